@@ -1,0 +1,327 @@
+"""Shared machinery for Find/Update/Delete/Add over objects and connections."""
+import json
+
+from ..constraints import MISSING, compile_constraints, dump_value, kind, parse_properties
+from ..errors import (NOT_UNIQUE, OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS,
+                      STATUS_OK)
+from ..store import RefSet
+from ..store import Conn
+
+DIRECTIONS = ("in", "out", "any")
+_KIND_ORDER = {"b": 0, "n": 1, "s": 2, "d": 3}
+
+
+# ------------------------------------------------------------------ sorting
+def parse_sort(name, sort):
+    if sort is None:
+        return []
+    specs = sort if isinstance(sort, list) else [sort]
+    out = []
+    for s in specs:
+        if isinstance(s, str):
+            out.append((s, False))
+        elif isinstance(s, dict) and isinstance(s.get("key"), str):
+            order = s.get("order", "ascending")
+            if order not in ("ascending", "descending"):
+                raise ParameterError(f"{name}: sort order must be 'ascending' or 'descending'")
+            out.append((s["key"], order == "descending"))
+        else:
+            raise ParameterError(f"{name}: invalid sort specification {s!r}")
+    return out
+
+
+def sort_items(items, keys):
+    """Stable multi-key sort; items lacking a key go last. `_uniqueid` sorts by creation order."""
+    for key, desc in reversed(keys):
+        if key == "_uniqueid":
+            items.sort(key=_item_id, reverse=desc)
+            continue
+        present, missing = [], []
+        for it in items:
+            (missing if it.props.get(key, MISSING) is MISSING else present).append(it)
+        present.sort(key=lambda it: _sort_key(it.props[key]), reverse=desc)
+        items[:] = present + missing
+    return items
+
+
+def _sort_key(v):
+    return (_KIND_ORDER.get(kind(v), 9), v)
+
+
+def _item_id(it):
+    return it.cid if isinstance(it, Conn) else it.oid
+
+
+# ------------------------------------------------------------------ traversal
+def _neighbors(store, source, conn_class, direction, kind_filter=None):
+    """Objects connected to `source`; direction is seen from the object being found."""
+    if direction in ("out", "any"):     # found --> source
+        for c in store.in_edges.get(source.oid, {}).values():
+            if conn_class is None or c.cls == conn_class:
+                yield c.src
+    if direction in ("in", "any"):      # source --> found
+        for c in store.out_edges.get(source.oid, {}).values():
+            if conn_class is None or c.cls == conn_class:
+                yield c.dst
+
+
+def _connected_spec(txn, name, spec):
+    if not isinstance(spec, dict):
+        raise ParameterError(f"{name}: invalid is_connected_to entry {spec!r}")
+    for k in spec:
+        if k not in ("ref", "connection_class", "direction", "constraints", "any", "all"):
+            raise ParameterError(f"{name}: unknown key in 'is_connected_to': '{k}'")
+    if "any" in spec or "all" in spec:
+        sets = []
+        for k in ("any", "all"):
+            subs = spec.get(k)
+            if subs is None:
+                continue
+            if not isinstance(subs, list) or not subs:
+                raise ParameterError(f"{name}: is_connected_to.{k} must be a non-empty array")
+            results = [_connected_spec(txn, name, s) for s in subs]
+            merged = {}
+            if k == "any":
+                for r in results:
+                    for oid, pair in r.items():
+                        merged.setdefault(oid, pair)
+            else:
+                keys = set(results[0])
+                for r in results[1:]:
+                    keys &= set(r)
+                merged = {oid: results[0][oid] for oid in keys}
+            sets.append(merged)
+        out = sets[0]
+        for s in sets[1:]:
+            out = {oid: out[oid] for oid in out if oid in s}
+        return out
+    if "ref" not in spec:
+        raise ParameterError(f"{name}: is_connected_to needs 'ref'")
+    direction = spec.get("direction", "any")
+    if direction not in DIRECTIONS:
+        raise ParameterError(f"{name}: is_connected_to.direction must be one of in, out, any")
+    conn_class = spec.get("connection_class")
+    rs = txn.ref(spec["ref"], name, "is_connected_to.ref")
+    if rs.kind != "object":
+        raise QueryError(f"{name}: is_connected_to.ref must refer to objects, not connections")
+    ccomp = compile_constraints(spec.get("constraints"))
+    out = {}
+    store = txn.store
+    for source in rs.items:
+        if ccomp is None:
+            for obj in _neighbors(store, source, conn_class, direction):
+                out.setdefault(obj.oid, (obj, source))
+        else:
+            for c in _edges(store, source, conn_class, direction):
+                if ccomp.match(c.get):
+                    obj = c.src if c.dst is source else c.dst
+                    out.setdefault(obj.oid, (obj, source))
+    return out
+
+
+def _edges(store, source, conn_class, direction):
+    if direction in ("out", "any"):
+        for c in store.in_edges.get(source.oid, {}).values():
+            if conn_class is None or c.cls == conn_class:
+                yield c
+    if direction in ("in", "any"):
+        for c in store.out_edges.get(source.oid, {}).values():
+            if conn_class is None or c.cls == conn_class:
+                yield c
+
+
+# ------------------------------------------------------------------ matching
+def match_objects(txn, name, p, cls, *, image_ref_class=None, label_key=None, use_cache=True):
+    """Objects of class `cls` (None = any) matching the command's filters.
+
+    Returns (items, sources) where sources maps oid -> the referenced object
+    each item was reached from (for group_by_source), or None.
+    """
+    store = txn.store
+    comp = compile_constraints(p.get("constraints"))
+    sort = parse_sort(name, p.get("sort"))
+    with_label = p.get(label_key) if label_key else None
+    pairs = None
+    if image_ref_class is not None and "image_ref" in p:
+        rs = txn.ref(p["image_ref"], name, "image_ref")
+        pairs = {}
+        for img in rs.items:
+            for c in store.in_edges.get(img.oid, {}).values():
+                if c.cls == image_ref_class:
+                    pairs.setdefault(c.src.oid, (c.src, img))
+    if "is_connected_to" in p:
+        got = _connected_spec(txn, name, p["is_connected_to"])
+        pairs = got if pairs is None else {k: v for k, v in pairs.items() if k in got}
+    if pairs is not None:
+        items = [o for o, _ in pairs.values()
+                 if (cls is None or o.cls == cls) and _ok(o, comp, with_label)]
+        sources = {o.oid: s for o, s in pairs.values()}
+        items.sort(key=_item_id)
+        return sort_items(items, sort), sources
+    cache_key = None
+    if use_cache:
+        cache_key = ("o", cls, json.dumps(p.get("constraints"), sort_keys=True),
+                     json.dumps(p.get("sort"), sort_keys=True), with_label)
+        hit = store.cache.get(cache_key)
+        if hit is not None:
+            return hit, None
+    items = _scan(store, "o", cls, comp, with_label)
+    items = sort_items(items, sort)
+    if cache_key is not None:
+        if len(store.cache) > 32:
+            store.cache.clear()
+        store.cache[cache_key] = items
+    return items, None
+
+
+def _ok(o, comp, with_label):
+    if with_label is not None and o.props.get("_label") != with_label:
+        return False
+    return comp is None or comp.match(o.get)
+
+
+def _scan(store, kind_, cls, comp, with_label=None):
+    if cls is None:
+        pool = store.objects if kind_ == "o" else store.conns
+    else:
+        pool = (store.by_class if kind_ == "o" else store.conns_by_class).get(cls, {})
+    if comp is not None and comp.hints and cls is not None:
+        key, values = comp.hints[0]
+        pool = store.lookup_eq(kind_, cls, key, values)
+        pool = dict(sorted(pool.items()))
+    if comp is None and with_label is None:
+        return list(pool.values())
+    return [o for o in pool.values() if _ok(o, comp, with_label)]
+
+
+def page(name, p, items):
+    if p.get("unique") and len(items) > 1:
+        raise QueryError(f"{name}: {NOT_UNIQUE} ({len(items)} objects matched and unique is true)")
+    offset = p.get("offset", 0)
+    limit = p.get("limit")
+    if offset < 0 or (limit is not None and limit < 0):
+        raise ParameterError(f"{name}: limit and offset must not be negative")
+    if limit is None:
+        return items[offset:] if offset else items
+    return items[offset:offset + limit]
+
+
+# ------------------------------------------------------------------ responses
+def entity_dict(item, results, uniqueids):
+    e = {}
+    if results.get("all_properties"):
+        for k, v in item.props.items():
+            e[k] = dump_value(v)
+        e["_uniqueid"] = item.uid
+    lst = results.get("list")
+    if lst:
+        props = item.props
+        for k in lst:
+            if k == "_uniqueid":
+                e[k] = item.uid
+            else:
+                v = props.get(k, MISSING) if k not in ("_src", "_dst") else item.get(k)
+                if v is not MISSING:
+                    e[k] = dump_value(v)
+    if uniqueids:
+        e["_uniqueid"] = item.uid
+    return e
+
+
+def find_response(name, p, items, sources, extras=None, wants_extras=False):
+    """Build {"status", "returned", "entities"?, "count"?} for a page of items."""
+    results = p.get("results") or {}
+    resp = {"status": STATUS_OK, "returned": len(items)}
+    if results.get("count"):
+        resp["count"] = len(items)
+    want = bool(results.get("list") or results.get("all_properties") or p.get("uniqueids")
+                or wants_extras)
+    if not want:
+        return resp
+    uniqueids = p.get("uniqueids", False)
+
+    def build(it):
+        e = entity_dict(it, results, uniqueids)
+        if extras:
+            extras(it, e)
+        return e
+
+    if p.get("group_by_source"):
+        if sources is None:
+            raise ParameterError(f"{name}: group_by_source needs is_connected_to or image_ref")
+        groups = {}
+        for it in items:
+            groups.setdefault(sources[it.oid].uid, []).append(build(it))
+        resp["entities"] = groups
+    else:
+        resp["entities"] = [build(it) for it in items]
+    return resp
+
+
+def bind_objects(txn, p, items, sources=None):
+    if "_ref" in p:
+        txn.refs[p["_ref"]] = RefSet("object", list(items), sources)
+
+
+# ------------------------------------------------------------------ add / update / delete
+def conditional_existing(txn, name, p, cls):
+    """For if_not_found: existing objects of `cls` matching, or None."""
+    if "if_not_found" not in p:
+        return None
+    comp = compile_constraints(p["if_not_found"])
+    found = _scan(txn.store, "o", cls, comp)
+    return found or None
+
+
+def exists_response(txn, p, found):
+    bind_objects(txn, p, found)
+    return {"status": STATUS_EXISTS, "info": OBJECT_EXISTS}
+
+
+def apply_connect(txn, name, p, obj):
+    conn = p.get("connect")
+    if conn is None:
+        return
+    for k in conn:
+        if k not in ("ref", "class", "direction", "properties"):
+            raise ParameterError(f"{name}: unknown key in 'connect': '{k}'")
+    if not isinstance(conn.get("class"), str):
+        raise ParameterError(f"{name}: connect.class must be a string")
+    direction = conn.get("direction", "out")
+    if direction not in ("in", "out"):
+        raise ParameterError(f"{name}: connect.direction must be 'in' or 'out'")
+    props = parse_properties(conn.get("properties", {}), "connect.properties")
+    rs = txn.ref(conn["ref"], name, "connect.ref")
+    if rs.kind != "object":
+        raise QueryError(f"{name}: connect.ref must refer to objects")
+    for other in rs.items:
+        src, dst = (obj, other) if direction == "out" else (other, obj)
+        txn.store.add_connection(conn["class"], src, dst, props)
+
+
+def targets(txn, name, p, cls):
+    """Objects an Update/Delete applies to: `ref` or constraints over `cls`."""
+    if "ref" in p:
+        rs = txn.ref(p["ref"], name, "ref")
+        if rs.kind != "object":
+            raise QueryError(f"{name}: ref must refer to objects")
+        items = [o for o in rs.items if cls is None or o.cls == cls]
+        comp = compile_constraints(p.get("constraints"))
+        if comp is not None:
+            items = [o for o in items if comp.match(o.get)]
+        return [o for o in items if o.oid in txn.store.objects]
+    return _scan(txn.store, "o", cls, compile_constraints(p.get("constraints")))
+
+
+def update_props(txn, name, p, items):
+    props = parse_properties(p.get("properties", {}))
+    remove = p.get("remove_props", [])
+    if not all(isinstance(k, str) for k in remove):
+        raise ParameterError(f"{name}: remove_props must be an array of property names")
+    store = txn.store
+    for it in items:
+        for k in remove:
+            if k in it.props:
+                store.set_prop(it, k, MISSING)
+        for k, v in props.items():
+            store.set_prop(it, k, v)

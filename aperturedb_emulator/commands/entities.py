@@ -1,0 +1,48 @@
+"""AddEntity, FindEntity, UpdateEntity, DeleteEntity (user classes)."""
+from ..constraints import parse_properties
+from ..errors import ParameterError, STATUS_OK
+from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
+from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
+                     find_response, match_objects, page, targets, update_props)
+
+
+def add_entity(txn, name, p):
+    cls = p["class"]
+    if not cls:
+        raise ParameterError(f"{name}: class must not be empty")
+    props = parse_properties(p.get("properties", {}))
+    existing = conditional_existing(txn, name, p, cls)
+    if existing:
+        return exists_response(txn, p, existing)
+    o = txn.store.add_object(cls, props)
+    apply_connect(txn, name, p, o)
+    bind_objects(txn, p, [o])
+    return {"status": STATUS_OK}
+
+
+def find_entity(txn, name, p):
+    items, sources = match_objects(txn, name, p, p.get("with_class"))
+    items = page(name, p, items)
+    bind_objects(txn, p, items, sources)
+    return find_response(name, p, items, sources)
+
+
+def update_entity(txn, name, p):
+    items = targets(txn, name, p, p.get("with_class"))
+    update_props(txn, name, p, items)
+    return {"status": STATUS_OK, "count": len(items)}
+
+
+def delete_entity(txn, name, p):
+    items = targets(txn, name, p, p.get("with_class"))
+    for o in items:
+        txn.store.delete_object(o)
+    return {"status": STATUS_OK, "count": len(items)}
+
+
+COMMANDS = {
+    "AddEntity": Command(add_entity, {**ADD_PARAMS, "class": "str"}, required=("class",)),
+    "FindEntity": Command(find_entity, {**FIND_PARAMS, "with_class": "str"}),
+    "UpdateEntity": Command(update_entity, {**UPDATE_PARAMS, "with_class": "str"}),
+    "DeleteEntity": Command(delete_entity, {**DELETE_PARAMS, "with_class": "str"}),
+}

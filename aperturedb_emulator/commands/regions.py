@@ -1,0 +1,175 @@
+"""BoundingBox and Polygon: regions of an image, connected to it by
+`_BoundingBoxToImage` / `_PolygonToImage` (region -> image)."""
+from ..constraints import MISSING, parse_properties
+from ..errors import ParameterError, QueryError, STATUS_OK
+from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
+from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
+from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
+                     find_response, match_objects, page, targets, update_props)
+
+REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool"}
+
+
+def _rectangle(name, r):
+    if not isinstance(r, dict):
+        raise ParameterError(f"{name}: rectangle must be an object with x, y, width, height")
+    out = []
+    for k in ("x", "y", "width", "height"):
+        v = r.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ParameterError(f"{name}: rectangle.{k} must be a number")
+        out.append(v)
+    for k in r:
+        if k not in ("x", "y", "width", "height"):
+            raise ParameterError(f"{name}: unknown key in rectangle: '{k}'")
+    if out[2] <= 0 or out[3] <= 0:
+        raise ParameterError(f"{name}: rectangle width and height must be positive")
+    return out
+
+
+def _polygons(name, polys):
+    if not isinstance(polys, list) or not polys:
+        raise ParameterError(f"{name}: polygons must be a non-empty array of point arrays")
+    for ring in polys:
+        if not isinstance(ring, list) or len(ring) < 3:
+            raise ParameterError(f"{name}: each polygon needs at least 3 [x, y] points")
+        for pt in ring:
+            if (not isinstance(pt, list) or len(pt) != 2 or
+                    any(isinstance(c, bool) or not isinstance(c, (int, float)) for c in pt)):
+                raise ParameterError(f"{name}: polygon points must be [x, y] number pairs")
+    return polys
+
+
+def _image_of(txn, name, p):
+    rs = txn.ref(p["image_ref"], name, "image_ref")
+    images = [o for o in rs.items if o.cls == IMAGE]
+    if len(images) != 1 or len(rs.items) != 1:
+        raise QueryError(f"{name}: image_ref {p['image_ref']} must refer to exactly one image "
+                         f"(it refers to {len(rs.items)} objects)")
+    return images[0]
+
+
+def _add_region(txn, name, p, cls, conn_cls, setup):
+    image = _image_of(txn, name, p)
+    props = parse_properties(p.get("properties", {}))
+    if "label" in p:
+        props["_label"] = p["label"]
+    existing = conditional_existing(txn, name, p, cls)
+    if existing:
+        return exists_response(txn, p, existing)
+    o = txn.store.add_object(cls, props)
+    setup(o)
+    txn.store.add_connection(conn_cls, o, image, {})
+    apply_connect(txn, name, p, o)
+    bind_objects(txn, p, [o])
+    return {"status": STATUS_OK}
+
+
+def add_bbox(txn, name, p):
+    rect = _rectangle(name, p["rectangle"])
+    return _add_region(txn, name, p, BBOX, BBOX_TO_IMAGE, lambda o: setattr(o, "rect", rect))
+
+
+def add_polygon(txn, name, p):
+    polys = _polygons(name, p["polygons"])
+    return _add_region(txn, name, p, POLYGON, POLYGON_TO_IMAGE, lambda o: setattr(o, "polygons", polys))
+
+
+def _label_extra(p, e, o):
+    if p.get("labels"):
+        v = o.props.get("_label", MISSING)
+        if v is not MISSING:
+            e["_label"] = v
+
+
+def _bounds(polys):
+    xs = [pt[0] for ring in polys for pt in ring]
+    ys = [pt[1] for ring in polys for pt in ring]
+    return {"x": min(xs), "y": min(ys), "width": max(xs) - min(xs), "height": max(ys) - min(ys)}
+
+
+def _area(polys):
+    total = 0.0
+    for ring in polys:
+        s = 0.0
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+            s += x1 * y2 - x2 * y1
+        total += abs(s) / 2.0
+    return total
+
+
+def find_bbox(txn, name, p):
+    items, sources = match_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE,
+                                   label_key="with_label")
+    items = page(name, p, items)
+    bind_objects(txn, p, items, sources)
+
+    def extras(o, e):
+        if p.get("coordinates"):
+            x, y, w, h = o.rect
+            e["_coordinates"] = {"x": x, "y": y, "width": w, "height": h}
+        _label_extra(p, e, o)
+
+    return find_response(name, p, items, sources, extras,
+                         wants_extras=bool(p.get("coordinates") or p.get("labels")))
+
+
+def find_polygon(txn, name, p):
+    items, sources = match_objects(txn, name, p, POLYGON, image_ref_class=POLYGON_TO_IMAGE,
+                                   label_key="with_label")
+    items = page(name, p, items)
+    bind_objects(txn, p, items, sources)
+
+    def extras(o, e):
+        if p.get("vertices"):
+            e["_vertices"] = o.polygons
+        if p.get("bounds"):
+            e["_bounds"] = _bounds(o.polygons)
+        if p.get("areas"):
+            e["_area"] = _area(o.polygons)
+        _label_extra(p, e, o)
+
+    wants = any(p.get(k) for k in ("vertices", "bounds", "areas", "labels"))
+    return find_response(name, p, items, sources, extras, wants_extras=wants)
+
+
+def _update_region(cls):
+    def run(txn, name, p):
+        items = targets(txn, name, p, cls)
+        update_props(txn, name, p, items)
+        store = txn.store
+        for o in items:
+            if "label" in p:
+                store.set_prop(o, "_label", p["label"])
+            if "rectangle" in p:
+                store.set_attr(o, "rect", _rectangle(name, p["rectangle"]))
+            if "polygons" in p:
+                store.set_attr(o, "polygons", _polygons(name, p["polygons"]))
+        return {"status": STATUS_OK, "count": len(items)}
+    return run
+
+
+def _delete_region(cls):
+    def run(txn, name, p):
+        items = targets(txn, name, p, cls)
+        for o in items:
+            txn.store.delete_object(o)
+        return {"status": STATUS_OK, "count": len(items)}
+    return run
+
+
+COMMANDS = {
+    "AddBoundingBox": Command(add_bbox, {**ADD_PARAMS, "image_ref": "int", "rectangle": "dict",
+                                         "label": "str"}, required=("image_ref", "rectangle")),
+    "FindBoundingBox": Command(find_bbox, {**REGION_FIND, "coordinates": "bool"}),
+    "UpdateBoundingBox": Command(_update_region(BBOX), {**UPDATE_PARAMS, "rectangle": "dict",
+                                                        "label": "str"}),
+    "DeleteBoundingBox": Command(_delete_region(BBOX), dict(DELETE_PARAMS)),
+    "AddPolygon": Command(add_polygon, {**ADD_PARAMS, "image_ref": "int", "polygons": "list",
+                                        "label": "str"}, required=("image_ref", "polygons")),
+    "FindPolygon": Command(find_polygon, {**REGION_FIND, "vertices": "bool", "bounds": "bool",
+                                          "areas": "bool"}),
+    "UpdatePolygon": Command(_update_region(POLYGON), {**UPDATE_PARAMS, "polygons": "list",
+                                                       "label": "str"}),
+    "DeletePolygon": Command(_delete_region(POLYGON), dict(DELETE_PARAMS)),
+}
