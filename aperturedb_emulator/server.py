@@ -82,6 +82,10 @@ class EmulatorServer:
         self._stopping.set()
         if self._sock is not None:
             try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
+            try:
                 self._sock.close()
             except OSError:
                 pass
@@ -148,9 +152,10 @@ class EmulatorServer:
     def _serve_client(self, conn):
         self._track(conn, True)
         try:
-            conn = self._handshake(conn)
-            if conn is None:
+            wrapped = self._handshake(conn)
+            if wrapped is None:
                 return
+            conn = wrapped
             while not self._stopping.is_set():
                 try:
                     data = wire.recv_frame(conn, self.max_message_size)
