@@ -40,7 +40,17 @@ def delete_entity(txn, name, p):
     return {"status": STATUS_OK, "count": len(items)}
 
 
+def _delete_unsupported_kind(cls):
+    """Video, Blob, Clip, Frame and DescriptorSet objects cannot be added in the emulator, so
+    their Delete commands (sent e.g. by aperturedb.Utils.remove_all_objects) match nothing."""
+    def run(txn, name, p):
+        return delete_entity(txn, name, {**p, "with_class": cls})
+    return run
+
+
 COMMANDS = {
+    **{f"Delete{k}": Command(_delete_unsupported_kind(f"_{k}"), dict(DELETE_PARAMS))
+       for k in ("Video", "Blob", "Clip", "Frame", "DescriptorSet")},
     "AddEntity": Command(add_entity, {**ADD_PARAMS, "class": "str"}, required=("class",)),
     "FindEntity": Command(find_entity, {**FIND_PARAMS, "with_class": "str"}),
     "UpdateEntity": Command(update_entity, {**UPDATE_PARAMS, "with_class": "str"}),

@@ -7,7 +7,8 @@ from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
                      find_response, match_objects, page, targets, update_props)
 
-REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool"}
+REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool",
+               "blobs": "bool", "as_format": "str", "operations": "list"}
 
 
 def _rectangle(name, r):
@@ -110,8 +111,27 @@ def find_bbox(txn, name, p):
             e["_coordinates"] = {"x": x, "y": y, "width": w, "height": h}
         _label_extra(p, e, o)
 
-    return find_response(name, p, items, sources, extras,
+    resp = find_response(name, p, items, sources, extras,
                          wants_extras=bool(p.get("coordinates") or p.get("labels")))
+    if p.get("blobs"):
+        _region_blobs(txn, name, p, items, resp)
+    return resp
+
+
+def _region_blobs(txn, name, p, items, resp):
+    """blobs: true on FindBoundingBox returns each box's pixels (cropped from its image)."""
+    from .images import image_bytes
+    store = txn.store
+    resp["blobs_start"] = start = len(txn.out_blobs)
+    for o in items:
+        image = next(c.dst for c in store.out_edges.get(o.oid, {}).values() if c.cls == BBOX_TO_IMAGE)
+        x, y, w, h = o.rect
+        crop = {"type": "crop", "x": x, "y": y, "width": w, "height": h}
+        txn.out_blobs.append(image_bytes(name, image, {**p, "operations": [crop] + (p.get("operations") or [])}))
+    ents = resp.get("entities")
+    if isinstance(ents, list):
+        for i, e in enumerate(ents):
+            e["_blob_index"] = start + i
 
 
 def find_polygon(txn, name, p):
@@ -129,6 +149,8 @@ def find_polygon(txn, name, p):
             e["_area"] = _area(o.polygons)
         _label_extra(p, e, o)
 
+    if p.get("blobs"):
+        raise ParameterError(f"{name}: blobs are not supported for polygons by the emulator")
     wants = any(p.get(k) for k in ("vertices", "bounds", "areas", "labels"))
     return find_response(name, p, items, sources, extras, wants_extras=wants)
 
