@@ -1,0 +1,59 @@
+"""Every plugin setting, read in one place.
+
+Each setting is read from the environment as ``LS_APERTUREDB_<NAME>`` and can be overridden in
+Django settings as ``APERTUREDB_<NAME>``.
+"""
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULTS = {
+    # Fernet keys (comma separated, newest first) that encrypt passwords/tokens at rest.
+    # Empty: derived from Django's SECRET_KEY. Rotate by prepending a new key and running
+    # ``python -m ls_aperturedb.cli rotate-secrets`` (re-encrypts with the first key).
+    "SECRET_KEYS": "",
+    # Hosts (names, IPs or CIDRs, comma separated) that ApertureDB storages may reach even though
+    # they are loopback/private; SSRF protection stays on for every other storage.
+    "ALLOWED_HOSTS": "",
+    "CONNECT_TIMEOUT": "5",
+    "POOL_SIZE": "8",
+    "SYNC_BATCH_SIZE": "1000",
+}
+
+_UNSET = object()
+
+
+def env(name, default=_UNSET):
+    """Read ``LS_APERTUREDB_<name>`` from the environment, else ``default``/the table above."""
+    key = f"LS_APERTUREDB_{name}"
+    if key in os.environ:
+        return os.environ[key]
+    if default is not _UNSET:
+        return default
+    if name in DEFAULTS:
+        return DEFAULTS[name]
+    raise ImproperlyConfigured(f"unknown ls-aperturedb setting {name!r}")
+
+
+def get(name):
+    """A plugin setting: Django's ``APERTUREDB_<name>`` wins over the environment."""
+    if name not in DEFAULTS:
+        raise ImproperlyConfigured(f"unknown ls-aperturedb setting {name!r}")
+    from django.conf import settings
+
+    value = getattr(settings, f"APERTUREDB_{name}", None)
+    return env(name) if value is None else value
+
+
+def get_int(name):
+    try:
+        return int(get(name))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"LS_APERTUREDB_{name} must be an integer") from exc
+
+
+def get_list(name):
+    value = get(name)
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in str(value).split(",") if v.strip()]

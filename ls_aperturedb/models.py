@@ -1,0 +1,207 @@
+"""ApertureDB source and target storages, their links, and the export outbox.
+
+Behaviour lives elsewhere: ``importer`` (sync), ``media`` (streaming), ``exporter`` (write-back).
+These models hold state and delegate, the way Label Studio's own providers look.
+"""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from io_storages.base_models import (
+    ExportStorage,
+    ExportStorageLink,
+    ImportStorage,
+    ImportStorageLink,
+    ProjectStorageMixin,
+)
+
+from ls_aperturedb.connection import ConnectionConfig, ConnectionProblem, check
+from ls_aperturedb.secrets import EncryptedTextField
+
+URL_SCHEME = "aperturedb"
+
+# Fields that are accepted on write and never returned by the API.
+SECRET_FIELDS = ("password", "token", "aperturedb_key")
+
+
+class ApertureDBStorageMixin(models.Model):
+    """Connection settings shared by the source and the target storage."""
+
+    hostname = models.CharField(_("hostname"), max_length=512, blank=True, default="",
+                                help_text="ApertureDB host name or IP")
+    port = models.PositiveIntegerField(_("port"), default=55555, help_text="ApertureDB port")
+    username = models.CharField(_("username"), max_length=256, blank=True, default="")
+    password = EncryptedTextField(_("password"), blank=True, default="", help_text="Write-only")
+    token = EncryptedTextField(_("token"), blank=True, default="", help_text="API token (adbp_...); write-only")
+    aperturedb_key = EncryptedTextField(
+        _("APERTUREDB_KEY"), blank=True, default="",
+        help_text="One APERTUREDB_KEY string instead of host, port, credentials and TLS; write-only")
+    use_ssl = models.BooleanField(_("use TLS"), default=True)
+    ca_cert = models.TextField(_("CA certificate"), blank=True, default="",
+                               help_text="PEM of the CA that signed the server certificate")
+    verify_hostname = models.BooleanField(_("verify hostname"), default=True)
+
+    def connection_config(self):
+        return ConnectionConfig.from_storage(self)
+
+    def check_connection(self):
+        """Raise ``ConnectionProblem`` (field + reason) unless ApertureDB answers GetStatus."""
+        from ls_aperturedb.ssrf import check_host_allowed
+
+        config = self.connection_config()
+        check_host_allowed(config.host, config.port)
+        return check(config)
+
+    def validate_connection(self, client=None):
+        """Label Studio's hook (create, validate, sync APIs): a problem becomes HTTP 400 on its field."""
+        from rest_framework.exceptions import ValidationError
+
+        try:
+            self.check_connection()
+        except ConnectionProblem as problem:
+            raise ValidationError({problem.field: [problem.message]}) from None
+
+    def get_pool(self):
+        from ls_aperturedb.pool import get_pool
+
+        return get_pool(self.connection_config())
+
+    class Meta:
+        abstract = True
+
+
+class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
+    url_scheme = URL_SCHEME
+    presign = False
+
+    constraints = models.JSONField(_("constraints"), default=dict, blank=True,
+                                   help_text="FindImage constraints selecting the images to import")
+    limit = models.PositiveIntegerField(_("limit"), null=True, blank=True,
+                                        help_text="Import at most this many images")
+    batch_size = models.PositiveIntegerField(_("batch size"), default=1000)
+    include_regions = models.BooleanField(_("boxes and polygons as predictions"), default=True)
+    region_constraints = models.JSONField(_("region constraints"), default=dict, blank=True,
+                                          help_text="Constraints on the boxes/polygons to import")
+    model_version = models.CharField(_("model version"), max_length=256, default="aperturedb")
+    properties = models.JSONField(_("properties"), default=list, blank=True,
+                                  help_text="Image properties copied into task data")
+    width_property = models.CharField(_("width property"), max_length=256, blank=True, default="")
+    height_property = models.CharField(_("height property"), max_length=256, blank=True, default="")
+    data_key = models.CharField(_("data key"), max_length=256, blank=True, default="",
+                                help_text="Image tag (name) that receives the image; default the first one")
+    import_annotations = models.BooleanField(
+        _("import annotations"), default=True,
+        help_text="Bring back annotations this plugin exported earlier for this project")
+    sync_deletions = models.BooleanField(
+        _("sync deletions"), default=False,
+        help_text="Remove unannotated tasks whose image is gone or no longer matches")
+    use_blob_urls = models.BooleanField(_("use_blob_urls"), default=True,
+                                        help_text="Images are media, not task JSON (always on)")
+
+    def can_resolve_url(self, url):
+        from ls_aperturedb.media import storage_id_of
+
+        return storage_id_of(url) == self.id
+
+    def get_bytes_stream(self, uri, range_header=None):
+        from ls_aperturedb.media import get_bytes_stream
+
+        return get_bytes_stream(self, uri, range_header=range_header)
+
+    def iter_objects(self):
+        from ls_aperturedb.importer import iter_image_ids
+
+        return iter_image_ids(self)
+
+    def iter_keys(self):
+        return self.iter_objects()
+
+    def get_unified_metadata(self, obj):
+        return {"key": obj, "last_modified": None, "size": None}
+
+    def scan_and_create_links(self):
+        from ls_aperturedb.importer import run_sync
+
+        return run_sync(self)
+
+    def sync(self):
+        from ls_aperturedb.tasks import start_import_sync
+
+        return start_import_sync(self)
+
+    class Meta:
+        abstract = True
+
+
+class ApertureDBImportStorage(ProjectStorageMixin, ApertureDBImportStorageBase):
+    class Meta:
+        abstract = False
+
+
+class ApertureDBImportStorageLink(ImportStorageLink):
+    """One task per ApertureDB image (``key`` is the image ``_uniqueid``)."""
+
+    # Named like Label Studio's own links so task.storage and the Data Manager find it.
+    task = models.OneToOneField("tasks.Task", on_delete=models.CASCADE,
+                                related_name="io_storages_aperturedbimportstoragelink")
+    storage = models.ForeignKey(ApertureDBImportStorage, on_delete=models.CASCADE, related_name="links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["storage", "key"], name="adb_import_link_unique_key")]
+
+
+class ApertureDBImportTombstone(models.Model):
+    """An image whose task a user deleted: later syncs do not re-create it."""
+
+    storage = models.ForeignKey(ApertureDBImportStorage, on_delete=models.CASCADE, related_name="tombstones")
+    key = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["storage", "key"], name="adb_tombstone_unique_key")]
+
+
+class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
+    def save_annotation(self, annotation):
+        from ls_aperturedb.exporter import export_annotation
+
+        return export_annotation(self, annotation)
+
+    def save_all_annotations(self):
+        from ls_aperturedb.exporter import export_pending
+
+        return export_pending(self, everything=True)
+
+    def delete_annotation(self, annotation):
+        from ls_aperturedb.exporter import delete_annotation
+
+        return delete_annotation(self, annotation)
+
+    def sync(self, save_only_new_annotations=False):
+        from ls_aperturedb.tasks import start_export_sync
+
+        return start_export_sync(self)
+
+
+class ApertureDBExportStorageLink(ExportStorageLink):
+    """Per-annotation export state; also the durable outbox the worker drains."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        EXPORTED = "exported", _("exported")
+        FAILED = "failed", _("failed")
+        DELETING = "deleting", _("deleting")
+
+    # Kept when the annotation is deleted so its nodes can still be removed from ApertureDB.
+    annotation = models.ForeignKey("tasks.Annotation", on_delete=models.SET_NULL, null=True,
+                                   related_name="ls_aperturedb_exportlinks")
+    annotation_key = models.BigIntegerField(help_text="Annotation id (survives the annotation)")
+    storage = models.ForeignKey(ApertureDBExportStorage, on_delete=models.CASCADE, related_name="links")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    wanted_version = models.DateTimeField(null=True, blank=True, help_text="Annotation updated_at to export")
+    exported_version = models.DateTimeField(null=True, blank=True, help_text="Annotation updated_at exported")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["storage", "annotation_key"], name="adb_export_link_unique"),
+        ]

@@ -1,0 +1,32 @@
+"""The plugin's routes, mounted before Label Studio's own (same shapes as ``io_storages/urls.py``)."""
+from core.urls import urlpatterns as label_studio_urlpatterns
+from django.urls import include, path
+
+from ls_aperturedb import api
+
+_import = [
+    path("aperturedb/", api.ApertureDBImportStorageListAPI.as_view(), name="storage-aperturedb-list"),
+    path("aperturedb", api.ApertureDBImportStorageListAPI.as_view()),
+    path("aperturedb/<int:pk>", api.ApertureDBImportStorageDetailAPI.as_view(), name="storage-aperturedb-detail"),
+    path("aperturedb/<int:pk>/sync", api.ApertureDBImportStorageSyncAPI.as_view(), name="storage-aperturedb-sync"),
+    path("aperturedb/validate", api.ApertureDBImportStorageValidateAPI.as_view(), name="storage-aperturedb-validate"),
+    path("aperturedb/form", api.ApertureDBImportStorageFormLayoutAPI.as_view(), name="storage-aperturedb-form"),
+    path("aperturedb/files", api.import_storage_list_files_view(), name="storage-aperturedb-list-files"),
+]
+_export = [
+    path("export/aperturedb", api.ApertureDBExportStorageListAPI.as_view(), name="export-storage-aperturedb-list"),
+    path("export/aperturedb/", api.ApertureDBExportStorageListAPI.as_view()),
+    path("export/aperturedb/<int:pk>", api.ApertureDBExportStorageDetailAPI.as_view(),
+         name="export-storage-aperturedb-detail"),
+    path("export/aperturedb/<int:pk>/sync", api.ApertureDBExportStorageSyncAPI.as_view(),
+         name="export-storage-aperturedb-sync"),
+    path("export/aperturedb/validate", api.ApertureDBExportStorageValidateAPI.as_view(),
+         name="export-storage-aperturedb-validate"),
+    path("export/aperturedb/form", api.ApertureDBExportStorageFormLayoutAPI.as_view(),
+         name="export-storage-aperturedb-form"),
+]
+
+urlpatterns = [
+    path("api/storages/", include((_import + _export, "ls_aperturedb"), namespace="aperturedb-api")),
+    *label_studio_urlpatterns,
+]
