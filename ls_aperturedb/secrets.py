@@ -46,13 +46,6 @@ def decrypt(value):
         ) from exc
 
 
-def rotate(value):
-    """Re-encrypt with the newest key."""
-    if not value or not value.startswith(PREFIX):
-        return encrypt(value)
-    return PREFIX + _fernet().rotate(value[len(PREFIX):].encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """A text column holding a Fernet-encrypted secret; Python code sees the plain value."""
 

@@ -42,6 +42,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Embedded broker for the demo: messages are files in a shared folder, no server needed.
+    _folder = _conf.env("BROKER_FOLDER", os.path.join(BASE_DATA_DIR, "celery-broker"))  # noqa: F405
+    os.makedirs(_folder, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _folder, "data_folder_out": _folder}
 CELERY_BEAT_SCHEDULE = {
     "ls-aperturedb-reconcile-exports": {
         "task": "ls_aperturedb.tasks.reconcile_exports",
