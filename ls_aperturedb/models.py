@@ -202,6 +202,9 @@ class ApertureDBExportStorageLink(ExportStorageLink):
     last_error = models.TextField(blank=True, default="")
 
     class Meta:
+    # A worker's lease on the row while it talks to ApertureDB (no database lock is held meanwhile).
+    claim = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
         constraints = [
             models.UniqueConstraint(fields=["storage", "annotation_key"], name="adb_export_link_unique"),
         ]
