@@ -18,6 +18,16 @@ DEFAULTS = {
     "CONNECT_TIMEOUT": "5",
     "POOL_SIZE": "8",
     "SYNC_BATCH_SIZE": "1000",
+    # Export: annotations per ApertureDB transaction during a target Sync or reconcile.
+    "EXPORT_BATCH_SIZE": "200",
+    # Export: a worker's lease on an outbox row; a killed worker's rows are retried after it.
+    "EXPORT_LEASE_SECONDS": "300",
+    # Export: reconcile leaves pending rows younger than this to their own wake-up, and retries
+    # failed rows after this many seconds, doubled per attempt (at most 64x).
+    "EXPORT_RETRY_SECONDS": "30",
+    # A queued or running import sync whose heartbeat is older than this is taken for dead
+    # (worker killed): it is shown as failed and a new sync may start.
+    "SYNC_STALE_SECONDS": "60",
 }
 
 _UNSET = object()

@@ -14,9 +14,8 @@ from io_storages.base_models import (
 )
 
 from ls_aperturedb.connection import ConnectionConfig, ConnectionProblem, check
+from ls_aperturedb.mapping import URL_SCHEME
 from ls_aperturedb.secrets import EncryptedTextField
-
-URL_SCHEME = "aperturedb"
 
 # Fields that are accepted on write and never returned by the API.
 SECRET_FIELDS = ("password", "token", "aperturedb_key")
@@ -95,6 +94,14 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
         help_text="Remove unannotated tasks whose image is gone or no longer matches")
     use_blob_urls = models.BooleanField(_("use_blob_urls"), default=True,
                                         help_text="Images are media, not task JSON (always on)")
+    heartbeat = models.DateTimeField(null=True, blank=True,
+                                     help_text="Last sign of life of the queued or running sync")
+
+    def health_check(self):
+        """Replaces Label Studio's rq-based check: a sync is dead only when its heartbeat is stale."""
+        from ls_aperturedb.importer import fail_if_dead
+
+        fail_if_dead(self)
 
     def can_resolve_url(self, url):
         from ls_aperturedb.media import storage_id_of
@@ -118,9 +125,9 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
         return {"key": obj, "last_modified": None, "size": None}
 
     def scan_and_create_links(self):
-        from ls_aperturedb.importer import run_sync
+        from ls_aperturedb.importer import sync_now
 
-        return run_sync(self)
+        return sync_now(self)
 
     def sync(self):
         from ls_aperturedb.tasks import start_import_sync
@@ -137,26 +144,21 @@ class ApertureDBImportStorage(ProjectStorageMixin, ApertureDBImportStorageBase):
 
 
 class ApertureDBImportStorageLink(ImportStorageLink):
-    """One task per ApertureDB image (``key`` is the image ``_uniqueid``)."""
+    """One task per ApertureDB image (``key`` is the image ``_uniqueid``).
+
+    A link whose task a user deleted stays, with ``task`` empty: it is the tombstone that stops later
+    syncs from re-creating the task. The plugin removes links together with the tasks it deletes itself.
+    """
 
     # Named like Label Studio's own links so task.storage and the Data Manager find it.
-    task = models.OneToOneField("tasks.Task", on_delete=models.CASCADE,
+    task = models.OneToOneField("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="io_storages_aperturedbimportstoragelink")
     storage = models.ForeignKey(ApertureDBImportStorage, on_delete=models.CASCADE, related_name="links")
+    seen_by_sync = models.CharField(max_length=64, blank=True, default="",
+                                    help_text="Last sync that found the image (for sync_deletions)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["storage", "key"], name="adb_import_link_unique_key")]
-
-
-class ApertureDBImportTombstone(models.Model):
-    """An image whose task a user deleted: later syncs do not re-create it."""
-
-    storage = models.ForeignKey(ApertureDBImportStorage, on_delete=models.CASCADE, related_name="tombstones")
-    key = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["storage", "key"], name="adb_tombstone_unique_key")]
 
 
 class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
@@ -200,11 +202,11 @@ class ApertureDBExportStorageLink(ExportStorageLink):
     exported_version = models.DateTimeField(null=True, blank=True, help_text="Annotation updated_at exported")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
-
-    class Meta:
     # A worker's lease on the row while it talks to ApertureDB (no database lock is held meanwhile).
     claim = models.CharField(max_length=32, blank=True, default="", db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["storage", "annotation_key"], name="adb_export_link_unique"),
         ]

@@ -11,16 +11,71 @@ def broker_configured():
     return bool(getattr(settings, "CELERY_BROKER_URL", ""))
 
 
-def enqueue(task, *args):
-    """Send ``task`` to the worker; without a broker, run it inline (zero-setup Label Studio)."""
+def enqueue(task, *args, **options):
+    """Send ``task`` to the worker; without a broker, run it inline (zero-setup Label Studio).
+
+    ``options`` go to ``apply_async`` (e.g. ``retry=False`` for a wake-up that must not block).
+    """
     if not broker_configured():
         return task.apply(args=args, throw=False)
-    return task.delay(*args)
+    return task.apply_async(args, **options)
+
+
+@shared_task(bind=True, name="ls_aperturedb.tasks.import_sync")
+def import_sync(self, storage_id, run):
+    from ls_aperturedb.importer import run_sync
+
+    run_sync(storage_id, run)
 
 
 def start_import_sync(storage):
-    raise NotImplementedError("import sync: see the source-storage issue")
+    """Queue the storage's sync (a no-op while one is alive) and wake the worker."""
+    from ls_aperturedb.importer import claim
+
+    run = claim(storage)
+    if run is not None:
+        enqueue(import_sync, storage.pk, run)
+    return run
+
+
+def wake_export(storage_id, annotation_key):
+    """After commit: ask a worker to export one annotation. Best effort: with the broker down the
+    outbox row stays pending and ``reconcile_exports`` picks it up."""
+    try:
+        enqueue(export_annotation, storage_id, annotation_key, retry=False)
+    except Exception as exc:
+        logger.warning("ApertureDB export of annotation %s left to reconcile: %s", annotation_key, exc)
+
+
+@shared_task(bind=True, name="ls_aperturedb.tasks.export_annotation", max_retries=8)
+def export_annotation(self, storage_id, annotation_key):
+    from ls_aperturedb import exporter
+
+    storage = exporter.ApertureDBExportStorage.objects.filter(id=storage_id).first()
+    if storage is None:
+        return
+    outcome = exporter.export_annotation(storage, annotation_key)
+    if outcome.unavailable and not self.request.is_eager:
+        raise self.retry(countdown=min(2 ** self.request.retries, 60))
+
+
+@shared_task(bind=True, name="ls_aperturedb.tasks.export_sync")
+def export_sync(self, storage_id):
+    from ls_aperturedb import exporter
+
+    storage = exporter.ApertureDBExportStorage.objects.filter(id=storage_id).first()
+    if storage is not None:
+        exporter.run_sync(storage)
+
+
+@shared_task(name="ls_aperturedb.tasks.reconcile_exports")
+def reconcile_exports():
+    from ls_aperturedb import exporter
+
+    exporter.reconcile()
 
 
 def start_export_sync(storage):
-    raise NotImplementedError("export sync: see the target-storage issue")
+    """Target "Sync": mark the storage queued and let a worker export what is not yet exported."""
+    if storage.info_set_queued():
+        enqueue(export_sync, storage.pk)

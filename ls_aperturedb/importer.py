@@ -1,0 +1,355 @@
+"""Import sync: ApertureDB images become tasks, their regions predictions, in bulk and incrementally.
+
+One sync at a time per storage: :func:`claim` moves the storage to ``queued`` with a fresh run id in
+one conditional UPDATE, and every later write of the run is conditional on that id, so a second sync
+(or a message redelivered after a worker died) cannot interleave. The run pings ``heartbeat`` on
+every batch; :func:`fail_if_dead` (Label Studio's list-time health check) marks a run whose heartbeat
+went stale as failed, and a new sync may then start.
+
+Each batch is one FindImage page: images already linked (or tombstoned) are skipped, the rest become
+tasks, links, predictions and annotations in one transaction with ``bulk_create`` — a killed run
+loses at most its current batch, and the unique (storage, key) link keeps one task per image.
+"""
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from ls_aperturedb import conf
+from ls_aperturedb.labeling_config import image_target
+from ls_aperturedb.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
+                                   prediction, task_data)
+from ls_aperturedb.query import ImageQuery, parse_details, parse_ids
+
+logger = logging.getLogger(__name__)
+BULK = 1000  # rows per INSERT
+
+
+class Superseded(Exception):
+    """Another run owns the storage now (this one was taken for dead)."""
+
+
+def _model():
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    return ApertureDBImportStorage
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=conf.get_int("SYNC_STALE_SECONDS"))
+
+
+def _busy():
+    Status = _model().Status
+    return Q(status__in=[Status.QUEUED, Status.IN_PROGRESS]) & Q(heartbeat__gte=_stale_before())
+
+
+def claim(storage):
+    """Queue a sync unless one is alive; return the new run id, or ``None`` when one is running."""
+    run = uuid.uuid4().hex
+    now = timezone.now()
+    meta = {"attempts": (storage.meta or {}).get("attempts", 0) + 1, "time_queued": str(now)}
+    claimed = _model().objects.filter(pk=storage.pk).exclude(_busy()).update(
+        status=_model().Status.QUEUED, last_sync_job=run, heartbeat=now, meta=meta, traceback=None,
+        last_sync=None, last_sync_count=None)
+    storage.refresh_from_db()
+    return run if claimed else None
+
+
+def fail_if_dead(storage):
+    """Mark a queued/running sync failed when its heartbeat is stale (the worker died)."""
+    Status = _model().Status
+    if storage.status != Status.IN_PROGRESS:
+        return
+    message = ("The sync stopped without finishing: no sign of life for "
+               f"{conf.get_int('SYNC_STALE_SECONDS')} s (the worker was killed, restarted or lost). "
+               "Run sync again: tasks already created are kept and none will be duplicated.")
+    dead = _model().objects.filter(pk=storage.pk, status=Status.IN_PROGRESS, last_sync_job=storage.last_sync_job,
+                                   heartbeat__lt=_stale_before())
+    if dead.update(status=Status.FAILED, traceback=message):
+        storage.refresh_from_db()
+
+
+def sync_now(storage):
+    """Claim and run in this process (Label Studio's ``scan_and_create_links`` entry point)."""
+    run = claim(storage)
+    if run is not None:
+        run_sync(storage.pk, run)
+
+
+def run_sync(storage_id, run):
+    """Run the sync ``run`` of storage ``storage_id`` unless it was superseded; record the outcome."""
+    Model = _model()
+    started = Model.objects.filter(pk=storage_id, last_sync_job=run, status=Model.Status.QUEUED)
+    now = timezone.now()
+    storage = Model.objects.filter(pk=storage_id).first()
+    if storage is None or not started.update(
+            status=Model.Status.IN_PROGRESS, heartbeat=now,
+            meta={**(storage.meta or {}), "time_in_progress": str(now), "time_last_ping": str(now)}):
+        logger.info("import sync %s of storage %s superseded or already run; skipping", run, storage_id)
+        return
+    storage.refresh_from_db()
+    sync = Sync(storage, run)
+    try:
+        sync.run()
+    except Superseded:
+        logger.warning("import sync %s of storage %s was superseded", run, storage_id)
+    except Exception as exc:
+        logger.warning("import sync %s of storage %s failed: %s", run, storage_id, exc, exc_info=True)
+        sync.finish(Model.Status.FAILED, traceback=_readable(exc, storage))
+
+
+def _readable(exc, storage):
+    from ls_aperturedb.connection import ConnectionProblem, QueryError
+
+    address = f"{storage.hostname}:{storage.port}" if not storage.aperturedb_key else "ApertureDB"
+    if isinstance(exc, ConnectionProblem):
+        return exc.message
+    if isinstance(exc, QueryError):
+        return f"ApertureDB refused the query: {exc}"
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)) or "connect" in str(exc).lower():
+        return f"Lost the connection to {address} during the sync: {exc}. Run sync again to continue."
+    return f"Sync failed: {type(exc).__name__}: {exc}"
+
+
+def iter_image_ids(storage, page=100):
+    """``_uniqueid`` of the matching images in sync order (the wizard's preview)."""
+    query = ImageQuery.for_storage(storage)
+    pool = storage.get_pool()
+    offset = 0
+    while True:
+        uids = parse_ids(pool.query(query.ids(offset, page))[0])
+        yield from uids
+        if len(uids) < page:
+            return
+        offset += page
+
+
+class Sync:
+    def __init__(self, storage, run):
+        from label_studio_sdk.label_interface import LabelInterface
+
+        self.storage, self.run_id, self.project = storage, run, storage.project
+        self.target = image_target(self.project.label_config, storage.data_key)
+        self.interface = LabelInterface(self.project.label_config)
+        self.mapping = Mapping.for_storage(storage, self.target)
+        self.query = ImageQuery.for_storage(storage)
+        self.pool = storage.get_pool()
+        self.report = Report()
+        self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
+                       "predictions_created": 0, "annotations_imported": 0}
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------ the batch loop
+    def run(self):
+        storage = self.storage
+        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
+        cap = storage.limit
+        probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
+        offset, complete = 0, True
+        while True:
+            size = batch if cap is None else min(batch, cap - offset)
+            if size <= 0:
+                complete = False  # stopped at the limit: what lies beyond was not looked at
+                break
+            page, known, fresh = self._page(offset, size, probe)
+            self.counts["images_seen"] += page
+            if known:
+                self._seen(known)
+            self._create(fresh)
+            self._ping()
+            probe = 2 * len(known) >= page
+            offset += page
+            if page < size:
+                break
+        deleted = self._delete_gone() if storage.sync_deletions and complete else None
+        self._finalize()
+        self.finish(_model().Status.COMPLETED, deleted=deleted)
+
+    def _page(self, offset, size, probe):
+        """``(page length, known links {uid: task_id}, records to create)`` for one page."""
+        if probe:
+            uids = parse_ids(self.pool.query(self.query.ids(offset, size))[0])
+            known = self._known(uids)
+            new = [uid for uid in uids if uid not in known]
+            records = parse_details(self.pool.query(self.query.details(uids=new))[0]) if new else []
+            return len(uids), known, records
+        records = parse_details(self.pool.query(self.query.details(offset, size))[0])
+        known = self._known([r.uid for r in records])
+        return len(records), known, [r for r in records if r.uid not in known]
+
+    def _known(self, uids):
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        if not uids:
+            return {}
+        known = dict(ApertureDBImportStorageLink.objects.filter(storage=self.storage, key__in=uids)
+                     .values_list("key", "task_id"))
+        tombstones = sum(1 for task_id in known.values() if task_id is None)
+        self.counts["tombstones"] += tombstones
+        self.counts["tasks_existed"] += len(known) - tombstones
+        return known
+
+    def _seen(self, known):
+        if self.storage.sync_deletions:
+            self.storage.links.filter(key__in=list(known)).update(seen_by_sync=self.run_id)
+
+    # ------------------------------------------------------------ creating tasks
+    def _sizes(self, records):
+        sizes = {r.uid: image_size(r.properties, self.mapping) for r in records}
+        missing = [uid for uid, size in sizes.items() if size is None]
+        for uid in missing:  # rare: images without any size property; read their header
+            response, blobs = self.pool.query(self.query.blob(uid))
+            entities = response[0]["FindImage"].get("entities") or []
+            if entities and blobs:
+                try:
+                    sizes[uid] = header_size(blobs[entities[0].get("_blob_index", 0)])
+                    self.report.sizes_from_header += 1
+                except Exception as exc:  # undecodable header: the task is still created
+                    self.report.explain(f"image {uid}: size unknown ({exc}); its regions were not imported")
+        return sizes
+
+    def _create(self, records):
+        if not records:
+            return
+        from projects.models import Project
+        from tasks.models import Annotation, Prediction, Task
+
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        needs_size = [r for r in records if r.boxes or r.polygons]
+        sizes = self._sizes(needs_size) if needs_size else {}
+        rows = []
+        for record in records:
+            size = sizes.get(record.uid)
+            pred = prediction(record, self.mapping, size, self.report) if size else None
+            if pred is not None:
+                check_prediction(self.interface, pred, record, self.mapping, self.report)
+            rows.append((record, task_data(record, self.mapping), pred, self._annotations(record)))
+        overlap = self.project.maximum_annotations
+        with transaction.atomic():
+            project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
+            inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
+            tasks = []
+            for i, (record, data, pred, anns) in enumerate(rows):
+                done = [a for a in anns if not a["was_cancelled"]]
+                tasks.append(Task(project=project, data=data, overlap=overlap, inner_id=inner + i,
+                                  total_predictions=1 if pred else 0, total_annotations=len(done),
+                                  cancelled_annotations=len(anns) - len(done),
+                                  is_labeled=len({a["completed_by_id"] for a in done}) >= overlap))
+            Task.objects.bulk_create(tasks, batch_size=BULK)
+            ApertureDBImportStorageLink.objects.bulk_create(
+                [ApertureDBImportStorageLink(task=task, key=row[0].uid, storage=self.storage, seen_by_sync=self.run_id)
+                 for task, row in zip(tasks, rows)], batch_size=BULK)
+            predictions = [Prediction(task=task, project=project, result=row[2]["result"],
+                                      score=row[2].get("score"), model_version=row[2]["model_version"])
+                           for task, row in zip(tasks, rows) if row[2] is not None]
+            Prediction.objects.bulk_create(predictions, batch_size=BULK)
+            annotations = [Annotation(task=task, project=project, **fields)
+                           for task, row in zip(tasks, rows) for fields in _annotation_fields(row[3])]
+            Annotation.objects.bulk_create(annotations, batch_size=BULK)
+            project.summary.update_data_columns([row[1] for row in rows])
+            if annotations:
+                project.summary.update_created_annotations_and_labels(annotations)
+            self.counts["tasks_created"] += len(tasks)
+            self.counts["predictions_created"] += len(predictions)
+            self.counts["annotations_imported"] += len(annotations)
+            self._ping()  # inside the transaction: the batch commits only while this run owns the storage
+        if predictions and not self.project.model_version:
+            Project.objects.filter(pk=self.project.pk, model_version="").update(
+                model_version=self.mapping.model_version)
+        self._webhook([t.id for t in tasks])
+
+    def _annotations(self, record):
+        """Annotations exported earlier for this project, unless they still exist here."""
+        if not record.annotations:
+            return []
+        from tasks.models import Annotation
+
+        found = [a for a in map(annotation, record.annotations) if a is not None]
+        alive = set(Annotation.objects.filter(project=self.project, id__in=[
+            a["ls_annotation_id"] for a in found if isinstance(a["ls_annotation_id"], int)]).values_list("id", flat=True))
+        members = self._members()
+        out = []
+        for a in found:
+            if a["ls_annotation_id"] in alive:
+                continue
+            a["completed_by_id"] = members.get(a["completed_by"].lower(), self.project.created_by_id)
+            out.append(a)
+        return out
+
+    def _members(self):
+        if not hasattr(self, "_member_ids"):
+            pairs = self.project.organization.members.values_list("user__email", "user__id")
+            self._member_ids = {email.lower(): uid for email, uid in pairs if email}
+        return self._member_ids
+
+    def _webhook(self, task_ids):
+        from webhooks.models import WebhookAction
+        from webhooks.utils import emit_webhooks_for_instance
+
+        emit_webhooks_for_instance(self.project.organization, self.project, WebhookAction.TASKS_CREATED, task_ids)
+
+    # ------------------------------------------------------------ deletions and the end
+    def _delete_gone(self):
+        """Remove tasks whose image no longer matches (not seen by this run) unless they are annotated."""
+        from tasks.models import Task
+
+        gone = self.storage.links.exclude(seen_by_sync=self.run_id)
+        kept = gone.filter(task__isnull=False, task__annotations__isnull=False).distinct().count()
+        deletable = gone.filter(Q(task__isnull=True) | Q(task__annotations__isnull=True))
+        task_ids = list(deletable.filter(task__isnull=False).values_list("task_id", flat=True).distinct())
+        with transaction.atomic():
+            deletable_links = self.storage.links.filter(pk__in=list(deletable.values_list("pk", flat=True)))
+            deletable_links.delete()  # first, so the tasks' deletion leaves no tombstone behind
+            for start in range(0, len(task_ids), BULK):
+                tasks = Task.objects.filter(id__in=task_ids[start:start + BULK])
+                self.project.summary.remove_data_columns(tasks)
+                Task.delete_tasks_without_signals(tasks)
+        self.counts["tasks_deleted"] = len(task_ids)
+        self.counts["deletions_kept_annotated"] = kept
+        return len(task_ids)
+
+    def _finalize(self):
+        """What Label Studio's own scan does once at the end: FSM states and project task states."""
+        from fsm.functions import backfill_fsm_states_for_tasks
+
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        backfill_fsm_states_for_tasks(self.storage.id, self.counts["tasks_created"], ApertureDBImportStorageLink)
+        if self.counts["tasks_created"] or self.counts.get("tasks_deleted"):
+            self.project.update_tasks_states(maximum_annotations_changed=False,
+                                             overlap_cohort_percentage_changed=False, tasks_number_changed=True)
+
+    def _meta(self):
+        now = timezone.now()
+        return {**(self.storage.meta or {}), **self.counts, **self.report.as_meta(),
+                "time_last_ping": str(now), "duration": round(time.monotonic() - self.started, 3)}
+
+    def _ping(self):
+        now = timezone.now()
+        meta = self._meta()
+        updated = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id).update(
+            heartbeat=now, meta=meta, last_sync_count=self.counts["tasks_created"])
+        if not updated:
+            raise Superseded()
+        self.storage.meta = meta
+
+    def finish(self, status, traceback=None, deleted=None):
+        Model = _model()
+        now = timezone.now()
+        meta = {**self._meta(), "time_completed" if status != Model.Status.FAILED else "time_failure": str(now)}
+        fields = {"status": status, "meta": meta, "heartbeat": now, "traceback": traceback}
+        if status != Model.Status.FAILED:
+            fields.update(last_sync=now, last_sync_count=self.counts["tasks_created"])
+        Model.objects.filter(pk=self.storage.pk, last_sync_job=self.run_id).update(**fields)
+
+
+def _annotation_fields(annotations):
+    for a in annotations:
+        yield {"result": a["result"], "completed_by_id": a["completed_by_id"], "was_cancelled": a["was_cancelled"],
+               "ground_truth": a["ground_truth"], "lead_time": a["lead_time"]}

@@ -1,0 +1,204 @@
+"""Pure translation of ApertureDB records into Label Studio task data, predictions and annotations.
+
+No database, no network: records in, dicts out, and a :class:`Report` of everything that was not a
+plain success (labels missing from the config, regions without a control, predictions that
+``LabelInterface.validate_prediction`` rejects), so nothing is ever skipped silently.
+"""
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ls_aperturedb.labeling_config import ImageTarget
+from ls_aperturedb.query import SCORE_PROPERTIES
+
+URL_SCHEME = "aperturedb"
+MAX_EXPLAINED = 20  # problems explained in meta (all are counted)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    storage_id: int
+    target: ImageTarget
+    model_version: str = "aperturedb"
+    properties: tuple = ()  # copied into task data
+    width_property: str = ""
+    height_property: str = ""
+
+    @classmethod
+    def for_storage(cls, storage, target):
+        return cls(storage.id, target, storage.model_version or "aperturedb", tuple(storage.properties or ()),
+                   storage.width_property, storage.height_property)
+
+
+@dataclass
+class Report:
+    """Counts and first explanations of what needs a user's attention; becomes the storage's meta."""
+
+    labels_not_in_config: Counter = field(default_factory=Counter)
+    regions_without_control: Counter = field(default_factory=Counter)
+    invalid_predictions: int = 0
+    problems: list = field(default_factory=list)
+    sizes_from_header: int = 0
+
+    def explain(self, message):
+        if len(self.problems) < MAX_EXPLAINED:
+            self.problems.append(message)
+
+    def as_meta(self):
+        return {"labels_not_in_config": dict(self.labels_not_in_config),
+                "regions_without_control": dict(self.regions_without_control),
+                "invalid_predictions": self.invalid_predictions,
+                "sizes_from_header": self.sizes_from_header,
+                "problems": list(self.problems)}
+
+
+def uri(storage_id, uid):
+    return f"{URL_SCHEME}://{storage_id}/{uid}"
+
+
+def parse_uri(value):
+    """``(storage_id, uid)`` of an ``aperturedb://<storage id>/<uid>`` URI, else ``None``."""
+    prefix = f"{URL_SCHEME}://"
+    if not isinstance(value, str) or not value.startswith(prefix):
+        return None
+    storage_id, _, uid = value[len(prefix):].partition("/")
+    if not storage_id.isdigit() or not uid:
+        return None
+    return int(storage_id), uid
+
+
+def task_data(record, mapping):
+    data = {mapping.target.data_key: uri(mapping.storage_id, record.uid)}
+    for name in mapping.properties:
+        if name in record.properties and name != mapping.target.data_key:
+            data[name] = record.properties[name]
+    return data
+
+
+def _positive(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def image_size(properties, mapping):
+    """``(width, height)`` from the configured properties, ``width``/``height``, or ``adb_image_*``."""
+    for w, h in ((mapping.width_property, mapping.height_property), ("width", "height"),
+                 ("adb_image_width", "adb_image_height")):
+        if w and h and _positive(properties.get(w)) and _positive(properties.get(h)):
+            return properties[w], properties[h]
+    return None
+
+
+def header_size(blob):
+    """Image size read from the encoded bytes' header (no full decode)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(blob)) as image:
+        return image.size
+
+
+def _score(entity):
+    for name in SCORE_PROPERTIES:
+        value = entity.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _region_id(uid, ring=None):
+    base = "adb_" + "".join(c if c.isalnum() else "_" for c in str(uid))
+    return base if ring is None else f"{base}_{ring}"
+
+
+def _labels(entity, control, report):
+    label = entity.get("_label")
+    if label is None or label == "":
+        return []
+    if label not in control.labels:
+        report.labels_not_in_config[label] += 1
+    return [label]
+
+
+def prediction(record, mapping, size, report):
+    """The record's boxes and polygons as one prediction (``None`` when it has no region)."""
+    if not record.boxes and not record.polygons:
+        return None
+    target, (width, height) = mapping.target, size
+    common = {"to_name": target.to_name, "original_width": width, "original_height": height,
+              "image_rotation": 0}
+    result, scores = [], []
+    for kind, entities, control in (("box", record.boxes, target.rectangles),
+                                    ("polygon", record.polygons, target.polygons)):
+        if entities and control is None:
+            report.regions_without_control[kind] += len(entities)
+            report.explain(f"image {record.uid}: {len(entities)} {kind}(es) but no "
+                           f"{'RectangleLabels' if kind == 'box' else 'PolygonLabels'} bound to "
+                           f"Image {target.to_name or '(none)'}")
+            continue
+        for entity in entities:
+            score = _score(entity)
+            labels = _labels(entity, control, report)
+            extra = {"score": score} if score is not None else {}
+            if score is not None:
+                scores.append(score)
+            if kind == "box":
+                c = entity["_coordinates"]
+                value = {"x": c["x"] * 100.0 / width, "y": c["y"] * 100.0 / height,
+                         "width": c["width"] * 100.0 / width, "height": c["height"] * 100.0 / height,
+                         "rotation": 0, "rectanglelabels": labels}
+                result.append({"id": _region_id(entity.get("_uniqueid")), "from_name": control.name,
+                               "type": "rectanglelabels", **common, "value": value, **extra})
+                continue
+            rings = entity["_vertices"]
+            for n, ring in enumerate(rings):
+                points = [[x * 100.0 / width, y * 100.0 / height] for x, y in ring]
+                result.append({"id": _region_id(entity.get("_uniqueid"), n if len(rings) > 1 else None),
+                               "from_name": control.name, "type": "polygonlabels", **common,
+                               "value": {"points": points, "closed": True, "polygonlabels": labels}, **extra})
+    if not result:
+        return None
+    pred = {"model_version": mapping.model_version, "result": result}
+    if scores:
+        pred["score"] = sum(scores) / len(scores)
+    return pred
+
+
+def check_prediction(interface, pred, record, mapping, report):
+    """Run ``validate_prediction`` over the regions whose labels the config knows; count failures.
+
+    Regions with labels the config lacks are imported anyway and counted separately (see ``_labels``).
+    """
+    target = mapping.target
+    known = {c.name: c.labels for c in (target.rectangles, target.polygons) if c is not None}
+    checked = [r for r in pred["result"]
+               if set(r["value"].get(r["type"], ())) <= known.get(r["from_name"], frozenset())]
+    if not checked:
+        return True
+    errors = interface.validate_prediction({**pred, "result": checked}, return_errors=True)
+    if errors:
+        report.invalid_predictions += 1
+        report.explain(f"image {record.uid}: prediction does not validate: {'; '.join(map(str, errors))[:500]}")
+        return False
+    return True
+
+
+def annotation(entity):
+    """An LS_annotation entity (written by the target storage) as annotation fields, or ``None``."""
+    try:
+        result = json.loads(entity.get("result") or "[]")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(result, list):
+        return None
+    return {"ls_annotation_id": entity.get("ls_annotation_id"), "result": result,
+            "completed_by": entity.get("completed_by") or "",
+            "was_cancelled": bool(entity.get("was_cancelled", False)),
+            "ground_truth": bool(entity.get("ground_truth", False)),
+            "lead_time": entity.get("lead_time"),
+            "created_at": _date(entity.get("created_at")), "updated_at": _date(entity.get("updated_at"))}
+
+
+def _date(value):
+    if isinstance(value, dict):
+        value = value.get("_date")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,94 @@
+"""Image bytes for Label Studio's resolve proxy (``presign = False``).
+
+Label Studio checks authentication and project permission, then calls
+``get_bytes_stream(uri, range_header)`` and streams ``(stream, content_type, metadata)``. The blob
+comes through the per-process connection pool; the content type is sniffed from the bytes (ApertureDB
+stores no MIME type); the ETag is the SHA-256 of the bytes; a ``Range`` is answered with 206.
+"""
+import hashlib
+import io
+
+from ls_aperturedb.mapping import parse_uri
+
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+
+
+class BytesStream:
+    """What the proxy iterates: ``iter_chunks(chunk_size)`` and ``close()``."""
+
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def iter_chunks(self, chunk_size=64 * 1024):
+        while chunk := self._data.read(chunk_size):
+            yield chunk
+
+    def close(self):
+        self._data.close()
+
+
+def storage_id_of(url):
+    parsed = parse_uri(url)
+    return parsed[0] if parsed else None
+
+
+def sniff(data):
+    for magic, content_type in SIGNATURES:
+        if data.startswith(magic):
+            return content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def parse_range(range_header, size):
+    """``(start, end)`` inclusive for a single ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range, else ``None``."""
+    if not range_header or not range_header.startswith("bytes=") or size == 0:
+        return None
+    first, _, last = range_header[len("bytes="):].split(",")[0].strip().partition("-")
+    try:
+        if first == "":
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size or start > end:
+        return None
+    return start, end
+
+
+def fetch_blob(storage, uid):
+    response, blobs = storage.get_pool().query(
+        [{"FindImage": {"constraints": {"_uniqueid": ["==", uid]}, "blobs": True, "results": {"list": ["_uniqueid"]}}}])
+    entities = response[0]["FindImage"].get("entities") or []
+    if not entities or not blobs:
+        return None
+    return blobs[entities[0].get("_blob_index", 0)]
+
+
+def get_bytes_stream(storage, uri, range_header=None):
+    parsed = parse_uri(uri)
+    if parsed is None or parsed[0] != storage.id:
+        return None, None, {"StatusCode": 404}
+    data = fetch_blob(storage, parsed[1])
+    if data is None:
+        return BytesStream(b""), "text/plain", {"StatusCode": 404, "ContentLength": 0}
+    size = len(data)
+    metadata = {"StatusCode": 200, "ContentLength": size, "ETag": hashlib.sha256(data).hexdigest()}
+    content_type = sniff(data)
+    span = parse_range(range_header, size)
+    if span is not None:
+        start, end = span
+        metadata.update(StatusCode=206, ContentLength=end - start + 1, ContentRange=f"bytes {start}-{end}/{size}")
+        data = data[start:end + 1]
+    return BytesStream(data), content_type, metadata
