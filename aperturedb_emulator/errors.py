@@ -3,7 +3,9 @@
 Status codes follow docs.aperturedata.io "Responses": 0 success, 1 empty,
 2 exists, 3 not unique, 4 response too large, negative values are errors.
 A failed command aborts the whole transaction; the reply is then one JSON
-object (not an array) naming the failed command.
+object (not an array): ``{"status", "info", "FailedCommand"}`` where
+FailedCommand is the failing command object as sent, e.g.
+``{"FindEntity": {"_ref": ..., ...}}`` (aperturedata.io/docs/Return-Status.html).
 """
 
 STATUS_OK = 0
@@ -15,6 +17,8 @@ STATUS_ERROR = -1
 
 NOT_AUTHENTICATED = "Not Authenticated!"
 OBJECT_EXISTS = "Object Exists!"
+# AddImage answers its own text (Cookbook notebooks/simple/Regions.ipynb, server 0.17.23).
+IMAGE_EXISTS = "Image exists!"
 NOT_UNIQUE = "Not Unique!"
 
 
@@ -39,10 +43,21 @@ class BlobError(QueryError):
     """Blob count or content does not fit the commands."""
 
 
-def transaction_error(info, command_index=None, command_name=None, status=STATUS_ERROR):
-    """The single top-level object the server answers for a failed transaction."""
+class NotUniqueError(QueryError):
+    """unique: true (or a conditional add) matched more than one object: the transaction
+    fails with status 3 (aperture-data/aperturedb-python test/test_Server.py
+    test_Error_code_3 and PR #419: the reply is a single object, not a list)."""
+
+    def __init__(self, name, n):
+        super().__init__(f"{name}: {NOT_UNIQUE} expecting 1 but got {n}", STATUS_NOT_UNIQUE)
+
+
+def transaction_error(info, command=None, status=STATUS_ERROR):
+    """The single top-level object the server answers for a failed transaction.
+
+    `command` is the failing command object as sent ({name: params}); omitted when the
+    query could not be parsed into commands."""
     reply = {"status": status, "info": info}
-    if command_name is not None:
-        reply["FailedCommand"] = command_name
-        reply["FailedCommandIndex"] = command_index
+    if command is not None:
+        reply["FailedCommand"] = command
     return reply

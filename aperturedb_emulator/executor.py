@@ -58,7 +58,7 @@ def _used_refs(params):
 
 
 def validate(query, nblobs):
-    """Raise QueryError (with .index/.name) for the first invalid command."""
+    """Raise QueryError (with .command, the failing command object) for the first invalid command."""
     if not isinstance(query, list):
         raise QueryError("The query must be a JSON array of commands")
     if not query:
@@ -91,7 +91,7 @@ def validate(query, nblobs):
                 defined.add(r)
             blobs_needed += spec.blobs_needed(params)
         except QueryError as e:
-            e.index, e.name = i, name
+            e.command = cmd if isinstance(cmd, dict) else None
             raise
     if blobs_needed != nblobs:
         raise QueryError(f"The query needs {blobs_needed} blobs but {nblobs} were sent")
@@ -110,7 +110,7 @@ def execute(store, query, blobs):
     try:
         validate(query, len(blobs))
     except QueryError as e:
-        return transaction_error(e.info, getattr(e, "index", None), getattr(e, "name", None), e.status), []
+        return transaction_error(e.info, getattr(e, "command", None), e.status), []
     with store.lock:
         store.begin()
         txn = Txn(store, blobs)
@@ -121,10 +121,10 @@ def execute(store, query, blobs):
                 resp = COMMANDS[name].run(txn, name, params)
             except QueryError as e:
                 store.rollback()
-                return transaction_error(e.info, i, name, e.status), []
+                return transaction_error(e.info, cmd, e.status), []
             except Exception as e:  # a bug must not kill the connection
                 store.rollback()
-                return transaction_error(f"Internal error in {name}: {type(e).__name__}: {e}", i, name,
+                return transaction_error(f"Internal error in {name}: {type(e).__name__}: {e}", cmd,
                                          STATUS_ERROR), []
             responses.append({name: resp})
         store.commit()

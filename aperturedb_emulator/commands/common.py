@@ -2,7 +2,7 @@
 import json
 
 from ..constraints import MISSING, compile_constraints, dump_value, kind, parse_properties
-from ..errors import (NOT_UNIQUE, OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS,
+from ..errors import (NotUniqueError, OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS,
                       STATUS_OK)
 from ..store import RefSet
 from ..store import Conn
@@ -195,8 +195,11 @@ def _scan(store, kind_, cls, comp, with_label=None):
 
 
 def page(name, p, items):
+    """Apply unique / offset / limit. unique with several matches fails the transaction with
+    status 3 (docs.aperturedata.io query_language/Overview/Responses: 3 NotUnique; the
+    single-object reply as in aperturedb-python test/test_Server.py::test_Error_code_3)."""
     if p.get("unique") and len(items) > 1:
-        raise QueryError(f"{name}: {NOT_UNIQUE} ({len(items)} objects matched and unique is true)")
+        raise NotUniqueError(name, len(items))
     offset = p.get("offset", 0)
     limit = p.get("limit")
     if offset < 0 or (limit is not None and limit < 0):
@@ -228,15 +231,26 @@ def entity_dict(item, results, uniqueids):
     return e
 
 
-def find_response(name, p, items, sources, extras=None, wants_extras=False):
-    """Build {"status", "returned", "entities"?, "count"?} for a page of items."""
+def find_response(name, p, items, sources, extras=None, wants_extras=False, total=None,
+                  blobs=False, key="entities"):
+    """Build a Find* reply for a page of items.
+
+    Per docs.aperturedata.io query_language/Overview/Responses: "returned" is the number of
+    entities, connections or blobs returned, so it is 0 when only aggregates (count) were
+    asked or when the command only binds a _ref; "entities"/"connections" appear only when
+    properties were asked for and something matched. "count" is the number of matching
+    objects (before limit/offset). Recorded replies: Cookbook notebooks/simple/BulkEmbeddings
+    ({"count": 1, "returned": 0, "status": 0}), Connections ({"returned": 0, "status": 0} for an
+    empty FindImage with results.list and blobs), Regions (FindImage with _ref: returned 0).
+    """
     results = p.get("results") or {}
-    resp = {"status": STATUS_OK, "returned": len(items)}
-    if results.get("count"):
-        resp["count"] = len(items)
     want = bool(results.get("list") or results.get("all_properties") or p.get("uniqueids")
                 or wants_extras)
-    if not want:
+    returned = len(items) if (want or blobs) else 0
+    resp = {"status": STATUS_OK, "returned": returned}
+    if results.get("count"):
+        resp["count"] = len(items) if total is None else total
+    if not want or not items:
         return resp
     uniqueids = p.get("uniqueids", False)
 
@@ -252,10 +266,32 @@ def find_response(name, p, items, sources, extras=None, wants_extras=False):
         groups = {}
         for it in items:
             groups.setdefault(sources[it.oid].uid, []).append(build(it))
-        resp["entities"] = groups
+        resp[key] = groups
     else:
-        resp["entities"] = [build(it) for it in items]
+        resp[key] = [build(it) for it in items]
     return resp
+
+
+def blob_order(items, sources, resp, key="entities"):
+    """Blobs follow the entities as listed: grouped by source under group_by_source."""
+    if not isinstance(resp.get(key), dict):
+        return items
+    groups = {}
+    for it in items:
+        groups.setdefault(sources[it.oid].uid, []).append(it)
+    return [it for grp in groups.values() for it in grp]
+
+
+def add_blob_indexes(resp, start, key="entities"):
+    """blobs: true -> "blobs_start" and one "_blob_index" per entity (in reply order)."""
+    resp["blobs_start"] = start
+    entities = resp.get(key)
+    groups = entities.values() if isinstance(entities, dict) else [entities or []]
+    idx = start
+    for group in groups:
+        for e in group:
+            e["_blob_index"] = idx
+            idx += 1
 
 
 def bind_objects(txn, p, items, sources=None):
@@ -265,17 +301,24 @@ def bind_objects(txn, p, items, sources=None):
 
 # ------------------------------------------------------------------ add / update / delete
 def conditional_existing(txn, name, p, cls):
-    """For if_not_found: existing objects of `cls` matching, or None."""
+    """For if_not_found: the one existing object of `cls` matching, or None.
+
+    Status 2 means "a conditional add found a unique instance" (docs Responses); several
+    matches fail the transaction with status 3 (aperturedb-python test/test_Server.py
+    test_Error_code_3 models exactly this for AddImage: {"info": "JSON Command 1: expecting 1
+    but got 2", "status": 3} as the whole reply)."""
     if "if_not_found" not in p:
         return None
     comp = compile_constraints(p["if_not_found"])
     found = _scan(txn.store, "o", cls, comp)
+    if len(found) > 1:
+        raise NotUniqueError(name, len(found))
     return found or None
 
 
-def exists_response(txn, p, found):
+def exists_response(txn, p, found, info=OBJECT_EXISTS):
     bind_objects(txn, p, found)
-    return {"status": STATUS_EXISTS, "info": OBJECT_EXISTS}
+    return {"status": STATUS_EXISTS, "info": info}
 
 
 def apply_connect(txn, name, p, obj):

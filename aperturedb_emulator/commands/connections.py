@@ -66,11 +66,13 @@ def _match(txn, name, p):
 
 
 def find_connection(txn, name, p):
-    items = sort_items(_match(txn, name, p), parse_sort(name, p.get("sort")))
-    items = page(name, p, items)
+    """Properties come back under "connections", not "entities" (Cookbook
+    notebooks/simple/Connections.ipynb; docs query_language/Overview/Responses)."""
+    matched = sort_items(_match(txn, name, p), parse_sort(name, p.get("sort")))
+    items = page(name, p, matched)
     if "_ref" in p:
         txn.refs[p["_ref"]] = RefSet("connection", items)
-    return find_response(name, p, items, None)
+    return find_response(name, p, items, None, total=len(matched), key="connections")
 
 
 def update_connection(txn, name, p):

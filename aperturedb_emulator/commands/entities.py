@@ -21,10 +21,10 @@ def add_entity(txn, name, p):
 
 
 def find_entity(txn, name, p):
-    items, sources = match_objects(txn, name, p, p.get("with_class"))
-    items = page(name, p, items)
+    matched, sources = match_objects(txn, name, p, p.get("with_class"))
+    items = page(name, p, matched)
     bind_objects(txn, p, items, sources)
-    return find_response(name, p, items, sources)
+    return find_response(name, p, items, sources, total=len(matched))
 
 
 def update_entity(txn, name, p):

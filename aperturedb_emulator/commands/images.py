@@ -3,11 +3,11 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ParameterError, QueryError, STATUS_OK
+from ..errors import IMAGE_EXISTS, ParameterError, QueryError, STATUS_OK
 from ..store import BBOX_TO_IMAGE, IMAGE, POLYGON_TO_IMAGE
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
-                     find_response, match_objects, page, targets, update_props)
+from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
+                     exists_response, find_response, match_objects, page, targets, update_props)
 from ..constraints import parse_properties
 
 FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "tif": "TIFF", "tiff": "TIFF",
@@ -105,7 +105,7 @@ def add_image(txn, name, p):
     props = parse_properties(p.get("properties", {}))
     existing = conditional_existing(txn, name, p, IMAGE)
     if existing:
-        return exists_response(txn, p, existing)
+        return exists_response(txn, p, existing, IMAGE_EXISTS)
     want = p.get("format")
     if want is not None:
         if want not in FORMATS:
@@ -121,25 +121,19 @@ def add_image(txn, name, p):
 
 
 def find_image(txn, name, p):
-    items, sources = match_objects(txn, name, p, IMAGE)
-    items = page(name, p, items)
+    """blobs defaults to false: FindImage reference lists "blobs ... (Default: false)" and the
+    Cookbook's recorded FindImage without "blobs" has no blobs_start/_blob_index
+    (notebooks/simple/Images.ipynb, server 0.17.23)."""
+    matched, sources = match_objects(txn, name, p, IMAGE)
+    items = page(name, p, matched)
     bind_objects(txn, p, items, sources)
-    resp = find_response(name, p, items, sources)
-    if p.get("blobs", False):
+    blobs = p.get("blobs", False)
+    resp = find_response(name, p, items, sources, total=len(matched), blobs=blobs)
+    if blobs and items:
         start = len(txn.out_blobs)
-        resp["blobs_start"] = start
-        for i, o in enumerate(items):
+        for o in blob_order(items, sources, resp):
             txn.out_blobs.append(image_bytes(name, o, p))
-        entities = resp.get("entities")
-        if isinstance(entities, list):
-            for i, e in enumerate(entities):
-                e["_blob_index"] = start + i
-        elif isinstance(entities, dict):
-            idx = start
-            for group in entities.values():
-                for e in group:
-                    e["_blob_index"] = idx
-                    idx += 1
+        add_blob_indexes(resp, start)
     return resp
 
 

@@ -1,11 +1,16 @@
 """BoundingBox and Polygon: regions of an image, connected to it by
-`_BoundingBoxToImage` / `_PolygonToImage` (region -> image)."""
+`_BoundingBoxToImage` / `_PolygonToImage` (src region -> dst image), the class names and
+direction GetSchema reports in docs.aperturedata.io query_language/Reference/db_commands/GetSchema.
+The label is the system property `_label` (docs Overview/System-defined Properties)."""
+import math
+import struct
+
 from ..constraints import MISSING, parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
-                     find_response, match_objects, page, targets, update_props)
+from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
+                     exists_response, find_response, match_objects, page, targets, update_props)
 
 REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool",
                "blobs": "bool", "as_format": "str", "operations": "list"}
@@ -38,7 +43,13 @@ def _polygons(name, polys):
             if (not isinstance(pt, list) or len(pt) != 2 or
                     any(isinstance(c, bool) or not isinstance(c, (int, float)) for c in pt)):
                 raise ParameterError(f"{name}: polygon points must be [x, y] number pairs")
-    return polys
+    # The server stores vertices as 32-bit floats: 483.84 comes back as 483.8399963378906
+    # (Cookbook notebooks/simple/Regions.ipynb, FindPolygon "_vertices").
+    return [[[_f32(x), _f32(y)] for x, y in ring] for ring in polys]
+
+
+def _f32(v):
+    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def _image_of(txn, name, p):
@@ -84,9 +95,12 @@ def _label_extra(p, e, o):
 
 
 def _bounds(polys):
+    """Integer enclosing rectangle: the Cookbook's recorded polygon (x 416.4..1844.64,
+    y 1854.72..3104.64) has "_bounds" {"x": 416, "y": 1854, "width": 1429, "height": 1251}."""
     xs = [pt[0] for ring in polys for pt in ring]
     ys = [pt[1] for ring in polys for pt in ring]
-    return {"x": min(xs), "y": min(ys), "width": max(xs) - min(xs), "height": max(ys) - min(ys)}
+    x0, y0 = math.floor(min(xs)), math.floor(min(ys))
+    return {"x": x0, "y": y0, "width": math.ceil(max(xs)) - x0, "height": math.ceil(max(ys)) - y0}
 
 
 def _area(polys):
@@ -96,13 +110,26 @@ def _area(polys):
         for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
             s += x1 * y2 - x2 * y1
         total += abs(s) / 2.0
-    return total
+    return int(total)   # recorded "_area": 1359696 (an integer) for the Cookbook polygon
+
+
+def _bbox_area(o):
+    x, y, w, h = o.rect
+    area = w * h
+    return int(area) if float(area).is_integer() else area
+
+
+def _all_props_extras(p, e, area):
+    """results.all_properties on regions also returns "_area" (Cookbook Regions.ipynb:
+    FindBoundingBox/FindPolygon all_properties entities carry _area, _label, _uniqueid)."""
+    if (p.get("results") or {}).get("all_properties") or p.get("areas"):
+        e["_area"] = area
 
 
 def find_bbox(txn, name, p):
-    items, sources = match_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE,
-                                   label_key="with_label")
-    items = page(name, p, items)
+    matched, sources = match_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE,
+                                     label_key="with_label")
+    items = page(name, p, matched)
     bind_objects(txn, p, items, sources)
 
     def extras(o, e):
@@ -110,34 +137,36 @@ def find_bbox(txn, name, p):
             x, y, w, h = o.rect
             e["_coordinates"] = {"x": x, "y": y, "width": w, "height": h}
         _label_extra(p, e, o)
+        _all_props_extras(p, e, _bbox_area(o))
 
+    blobs = p.get("blobs", False)
     resp = find_response(name, p, items, sources, extras,
-                         wants_extras=bool(p.get("coordinates") or p.get("labels")))
-    if p.get("blobs"):
-        _region_blobs(txn, name, p, items, resp)
+                         wants_extras=bool(p.get("coordinates") or p.get("labels") or p.get("areas")),
+                         total=len(matched), blobs=blobs)
+    if blobs and items:
+        _region_blobs(txn, name, p, items, sources, resp, BBOX_TO_IMAGE, lambda o: o.rect)
     return resp
 
 
-def _region_blobs(txn, name, p, items, resp):
-    """blobs: true on FindBoundingBox returns each box's pixels (cropped from its image)."""
+def _region_blobs(txn, name, p, items, sources, resp, conn_cls, rect_of):
+    """blobs: true on FindBoundingBox / FindPolygon returns the region's pixels (Cookbook
+    Regions.ipynb: both replies carry blobs_start and _blob_index). The emulator crops the
+    image to the box, or to the polygon's _bounds."""
     from .images import image_bytes
     store = txn.store
-    resp["blobs_start"] = start = len(txn.out_blobs)
-    for o in items:
-        image = next(c.dst for c in store.out_edges.get(o.oid, {}).values() if c.cls == BBOX_TO_IMAGE)
-        x, y, w, h = o.rect
+    start = len(txn.out_blobs)
+    for o in blob_order(items, sources, resp):
+        image = next(c.dst for c in store.out_edges.get(o.oid, {}).values() if c.cls == conn_cls)
+        x, y, w, h = rect_of(o)
         crop = {"type": "crop", "x": x, "y": y, "width": w, "height": h}
         txn.out_blobs.append(image_bytes(name, image, {**p, "operations": [crop] + (p.get("operations") or [])}))
-    ents = resp.get("entities")
-    if isinstance(ents, list):
-        for i, e in enumerate(ents):
-            e["_blob_index"] = start + i
+    add_blob_indexes(resp, start)
 
 
 def find_polygon(txn, name, p):
-    items, sources = match_objects(txn, name, p, POLYGON, image_ref_class=POLYGON_TO_IMAGE,
-                                   label_key="with_label")
-    items = page(name, p, items)
+    matched, sources = match_objects(txn, name, p, POLYGON, image_ref_class=POLYGON_TO_IMAGE,
+                                     label_key="with_label")
+    items = page(name, p, matched)
     bind_objects(txn, p, items, sources)
 
     def extras(o, e):
@@ -145,14 +174,19 @@ def find_polygon(txn, name, p):
             e["_vertices"] = o.polygons
         if p.get("bounds"):
             e["_bounds"] = _bounds(o.polygons)
-        if p.get("areas"):
-            e["_area"] = _area(o.polygons)
         _label_extra(p, e, o)
+        _all_props_extras(p, e, _area(o.polygons))
 
-    if p.get("blobs"):
-        raise ParameterError(f"{name}: blobs are not supported for polygons by the emulator")
+    blobs = p.get("blobs", False)
     wants = any(p.get(k) for k in ("vertices", "bounds", "areas", "labels"))
-    return find_response(name, p, items, sources, extras, wants_extras=wants)
+    resp = find_response(name, p, items, sources, extras, wants_extras=wants,
+                         total=len(matched), blobs=blobs)
+    if blobs and items:
+        def rect_of(o):
+            b = _bounds(o.polygons)
+            return b["x"], b["y"], b["width"], b["height"]
+        _region_blobs(txn, name, p, items, sources, resp, POLYGON_TO_IMAGE, rect_of)
+    return resp
 
 
 def _update_region(cls):
@@ -183,7 +217,7 @@ def _delete_region(cls):
 COMMANDS = {
     "AddBoundingBox": Command(add_bbox, {**ADD_PARAMS, "image_ref": "int", "rectangle": "dict",
                                          "label": "str"}, required=("image_ref", "rectangle")),
-    "FindBoundingBox": Command(find_bbox, {**REGION_FIND, "coordinates": "bool"}),
+    "FindBoundingBox": Command(find_bbox, {**REGION_FIND, "coordinates": "bool", "areas": "bool"}),
     "UpdateBoundingBox": Command(_update_region(BBOX), {**UPDATE_PARAMS, "rectangle": "dict",
                                                         "label": "str"}),
     "DeleteBoundingBox": Command(_delete_region(BBOX), dict(DELETE_PARAMS)),

@@ -1,6 +1,7 @@
 """GetStatus, GetSchema, CreateIndex, RemoveIndex, GetIndexes."""
 from ..constraints import type_name
 from ..errors import ParameterError, QueryError, STATUS_OK
+from ..store import BBOX
 from .base import Command
 
 VERSION = "0.19.0"
@@ -11,10 +12,19 @@ def get_status(txn, name, p):
     return {"status": STATUS_OK, "info": "OK", "system": "ApertureDB", "version": VERSION}
 
 
+def _system_props(item):
+    """GetSchema lists a bounding box's rectangle as _x, _y, _width, _height next to _label
+    (docs query_language/Reference/db_commands/GetSchema, example response)."""
+    rect = getattr(item, "rect", None)
+    if item.cls == BBOX and rect is not None:
+        return dict(zip(("_x", "_y", "_width", "_height"), rect))
+    return {}
+
+
 def _props_schema(members, indexed):
     props = {}
     for item in members:
-        for k, v in item.props.items():
+        for k, v in list(item.props.items()) + list(_system_props(item).items()):
             entry = props.get(k)
             if entry is None:
                 props[k] = [1, k in indexed, type_name(v)]

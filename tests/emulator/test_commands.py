@@ -40,13 +40,15 @@ def test_add_find_image_with_properties(client, tag):
 
 
 def test_entities_only_when_asked(client, tag):
+    """"returned" counts entities/blobs returned, 0 when nothing is returned
+    (https://docs.aperturedata.io/query_language/Overview/Responses, Field Descriptions)."""
     add_images(client, tag, 2)
-    r, _ = q(client, [{"FindImage": {"constraints": {"tag": ["==", tag]}}}])
-    assert r[0]["FindImage"] == {"status": 0, "returned": 2}
+    r, _ = q(client, [{"FindImage": {"_ref": 1, "constraints": {"tag": ["==", tag]}}}])
+    assert r[0]["FindImage"] == {"status": 0, "returned": 0}
     r, _ = q(client, [{"FindImage": {"constraints": {"tag": ["==", tag]}, "uniqueids": True}}])
-    assert set(r[0]["FindImage"]["entities"][0]) == {"_uniqueid"}
+    assert set(r[0]["FindImage"]["entities"][0]) == {"_uniqueid"} and r[0]["FindImage"]["returned"] == 2
     r, _ = q(client, [{"FindImage": {"constraints": {"tag": ["==", tag]}, "results": {"count": True}}}])
-    assert r[0]["FindImage"]["count"] == 2
+    assert r[0]["FindImage"] == {"status": 0, "returned": 0, "count": 2}
 
 
 def test_find_image_blobs_resize_and_format(client, tag):
@@ -162,23 +164,36 @@ def test_if_not_found_binds_existing(client, tag):
 
 
 def test_unique_fails_transaction_when_many(client, tag):
+    """unique: true with several matches: status 3 NotUnique as the single-object reply of a
+    failed transaction (docs Overview/Responses "3 NotUnique"; aperture-data/aperturedb-python
+    test/test_Server.py::test_Error_code_3 and PR #419 "with a return code 3, the query or
+    transaction does not return a list")."""
     q(client, [{"AddEntity": {"class": "U", "properties": {"tag": tag}}} for _ in range(2)])
-    r, _ = q(client, [{"FindEntity": {"with_class": "U", "unique": True, "constraints": {"tag": ["==", tag]}}}])
-    assert isinstance(r, dict) and r["status"] == -1 and "Not Unique" in r["info"]
+    find = {"FindEntity": {"with_class": "U", "unique": True, "constraints": {"tag": ["==", tag]}}}
+    r, _ = q(client, [find])
+    assert isinstance(r, dict) and r["status"] == 3 and "expecting 1 but got 2" in r["info"]
+    assert r["FailedCommand"] == find
+    r, _ = q(client, [{"FindEntity": {**find["FindEntity"], "limit": 1, "results": {"count": True}}}])
+    assert r["status"] == 3  # unique looks at every match, not at the page
 
 
 def test_rollback_on_failure_in_middle(client, tag):
-    """A failed command aborts the transaction: single object reply, nothing committed."""
+    """A failed command aborts the transaction: single object reply {"status": -1, "info",
+    "FailedCommand": <the failing command object as sent>}, nothing committed
+    (https://aperturedata.io/docs/Return-Status.html, example "FindEntity with using a wrong
+    ref": "FailedCommand": {"FindEntity": {"_ref": ..., ...}}). No FailedCommandIndex."""
     r, _ = q(client, [
         {"AddEntity": {"class": "RB", "properties": {"tag": tag}, "_ref": 1}},
         {"AddEntity": {"class": "RB", "properties": {"tag": tag}, "_ref": 2}},
         {"AddConnection": {"class": "rel", "src": 1, "dst": 2}},
         {"UpdateEntity": {"ref": 1, "properties": {"bad": [1, 2]}}},
     ])
-    assert isinstance(r, dict) and r["status"] == -1 and r["FailedCommand"] == "UpdateEntity"
+    assert isinstance(r, dict) and r["status"] == -1
+    assert r["FailedCommand"] == {"UpdateEntity": {"ref": 1, "properties": {"bad": [1, 2]}}}
+    assert set(r) == {"status", "info", "FailedCommand"}
     r, _ = q(client, [{"FindEntity": {"with_class": "RB", "constraints": {"tag": ["==", tag]},
                                       "results": {"count": True}}}])
-    assert r[0]["FindEntity"]["count"] == 0
+    assert r[0]["FindEntity"] == {"status": 0, "returned": 0, "count": 0}
 
 
 @pytest.mark.parametrize("query,blobs,fragment", [
@@ -301,7 +316,7 @@ def test_entities_and_connections(client, tag):
                         "results": {"count": True}}},
     ])
     assert [e["title"] for e in r[1]["FindEntity"]["entities"]] == ["B1", "B2"]
-    assert r[2]["FindConnection"]["entities"] == [{"year": 2001}]
+    assert r[2]["FindConnection"]["connections"] == [{"year": 2001}]
     assert r[3]["FindEntity"]["count"] == 0
     r, _ = q(client, [
         {"FindEntity": {"_ref": 1, "with_class": "Author", "constraints": {"tag": ["==", tag]}}},

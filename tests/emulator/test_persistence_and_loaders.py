@@ -40,7 +40,7 @@ def test_data_survives_restart(tmp_path):
                         {"FindBoundingBox": {"results": {"count": True}}},
                         {"GetIndexes": {}}])
         assert r[0]["FindEntity"]["entities"] == [{"at": {"_date": "2024-05-01T00:00:00+00:00"}}]
-        assert r[1]["FindConnection"]["entities"] == [{"w": 1.5}]
+        assert r[1]["FindConnection"]["connections"] == [{"w": 1.5}]
         assert r[2]["FindBoundingBox"]["count"] == sum(2 + i % 2 for i in range(4))
         assert "index" in r[3]["GetIndexes"]["indexes"]["entity"]["_Image"]
         seed(c, 1, start=100)   # new ids do not collide with persisted ones
