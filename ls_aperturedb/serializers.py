@@ -1,4 +1,6 @@
 """Storage serializers: secrets are write-only, connection problems come back per field (HTTP 400)."""
+import json
+
 from io_storages.serializers import ExportStorageSerializer, ImportStorageSerializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -40,6 +42,27 @@ class ApertureDBSerializerMixin:
             data.pop(name, None)
         data["type"] = "aperturedb"
         return data
+
+    def to_internal_value(self, data):
+        """Accept what HTML forms send: JSON fields as JSON text, empty text for an unset number."""
+        if hasattr(data, "items"):
+            data = {key: value for key, value in data.items()}
+            model_fields = {f.name: f for f in self.Meta.model._meta.concrete_fields}
+            errors = {}
+            for name, value in list(data.items()):
+                field = model_fields.get(name)
+                if field is None or not isinstance(value, str):
+                    continue
+                if field.get_internal_type() == "JSONField":
+                    try:
+                        data[name] = json.loads(value) if value.strip() else field.get_default()
+                    except ValueError as exc:
+                        errors[name] = [f"not valid JSON: {exc}"]
+                elif field.null and value.strip() == "" and field.get_internal_type().endswith("IntegerField"):
+                    data[name] = None
+            if errors:
+                raise ValidationError(errors)
+        return super().to_internal_value(data)
 
     def _existing(self):
         """The stored storage this request edits (validate API sends its id), if any."""
@@ -84,6 +107,14 @@ class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorage
 
 class ApertureDBExportStorageSerializer(ApertureDBSerializerMixin, ExportStorageSerializer):
     type = serializers.ReadOnlyField(default="aperturedb")
+
+    def to_representation(self, instance):
+        """``meta.exports``: live outbox counts (pending, exported, failed, deleting) and the last error."""
+        from ls_aperturedb.exporter import status
+
+        data = super().to_representation(instance)
+        data["meta"] = {**(data.get("meta") or {}), "exports": status(instance)}
+        return data
 
     class Meta:
         model = ApertureDBExportStorage

@@ -29,6 +29,11 @@ from ls_aperturedb import conf as _conf  # noqa: E402
 INSTALLED_APPS = [*INSTALLED_APPS, "ls_aperturedb"]  # noqa: F405
 ROOT_URLCONF = "ls_aperturedb.urls"
 GET_STORAGE_LIST = "ls_aperturedb.storage_list.get_storage_list"
+
+# The plugin's templates win over Label Studio's: its base.html adds the ApertureDB tile to the
+# Cloud Storage wizard (static/ls_aperturedb/storage-provider.js, served by urls.py).
+PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
+TEMPLATES[0]["DIRS"] = [os.path.join(PLUGIN_DIR, "templates"), *TEMPLATES[0]["DIRS"]]  # noqa: F405
 IO_STORAGES_IMPORT_LINK_NAMES = [  # noqa: F405
     *IO_STORAGES_IMPORT_LINK_NAMES,  # noqa: F405
     "io_storages_aperturedbimportstoragelink",

@@ -1,8 +1,9 @@
 """The plugin's routes, mounted before Label Studio's own (same shapes as ``io_storages/urls.py``)."""
 from core.urls import urlpatterns as label_studio_urlpatterns
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
-from ls_aperturedb import api
+from ls_aperturedb import api, frontend
 
 _import = [
     path("aperturedb/", api.ApertureDBImportStorageListAPI.as_view(), name="storage-aperturedb-list"),
@@ -27,6 +28,9 @@ _export = [
 ]
 
 urlpatterns = [
+    # Label Studio serves /static/ from its own build only: the plugin's frontend files get their own route.
+    re_path(rf"^{frontend.STATIC_URL}(?P<path>.*)$", serve, {"document_root": frontend.STATIC_ROOT},
+            name="ls-aperturedb-static"),
     path("api/storages/", include((_import + _export, "ls_aperturedb"), namespace="aperturedb-api")),
     *label_studio_urlpatterns,
 ]
