@@ -13,6 +13,7 @@ from io_storages.api import (
     ImportStorageValidateAPI,
 )
 
+from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBImportStorage
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
 
 
@@ -21,6 +22,7 @@ class ApertureDBImportStorageListAPI(ImportStorageListAPI):
 
 
 class ApertureDBImportStorageDetailAPI(ImportStorageDetailAPI):
+    queryset = ApertureDBImportStorage.objects.all()
     serializer_class = ApertureDBImportStorageSerializer
 
 
@@ -45,6 +47,7 @@ class ApertureDBExportStorageListAPI(ExportStorageListAPI):
 
 
 class ApertureDBExportStorageDetailAPI(ExportStorageDetailAPI):
+    queryset = ApertureDBExportStorage.objects.all()
     serializer_class = ApertureDBExportStorageSerializer
 
 
