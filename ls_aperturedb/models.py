@@ -163,19 +163,15 @@ class ApertureDBImportStorageLink(ImportStorageLink):
 
 class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
     def save_annotation(self, annotation):
-        from ls_aperturedb.exporter import export_annotation
+        from ls_aperturedb.exporter import export_annotation, queue_annotation
 
-        return export_annotation(self, annotation)
+        queue_annotation(annotation)
+        return export_annotation(self, annotation.id)
 
     def save_all_annotations(self):
         from ls_aperturedb.exporter import export_pending
 
-        return export_pending(self, everything=True)
-
-    def delete_annotation(self, annotation):
-        from ls_aperturedb.exporter import delete_annotation
-
-        return delete_annotation(self, annotation)
+        return export_pending(self)
 
     def sync(self, save_only_new_annotations=False):
         from ls_aperturedb.tasks import start_export_sync
@@ -191,6 +187,12 @@ class ApertureDBExportStorageLink(ExportStorageLink):
         EXPORTED = "exported", _("exported")
         FAILED = "failed", _("failed")
         DELETING = "deleting", _("deleting")
+    def health_check(self):
+        """Replaces Label Studio's rq-based check: exports run on Celery."""
+        from ls_aperturedb.exporter import fail_if_stale
+
+        fail_if_stale(self)
+
 
     # Kept when the annotation is deleted so its nodes can still be removed from ApertureDB.
     annotation = models.ForeignKey("tasks.Annotation", on_delete=models.SET_NULL, null=True,

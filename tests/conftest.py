@@ -6,4 +6,5 @@ Point the integration tests at a real ApertureDB with either ``APERTUREDB_KEY`` 
 ``APERTUREDB_USE_SSL``, ``APERTUREDB_CA_CERT`` = path to a PEM). Tests that need the emulator's own
 controls (restart, revoke sessions) are skipped then. Note: tests write and delete data there.
 """
-pytest_plugins = ["tests.fixtures.aperturedb", "tests.fixtures.labelstudio", "tests.fixtures.worker"]
+pytest_plugins = ["tests.fixtures.aperturedb", "tests.fixtures.labelstudio", "tests.fixtures.worker",
+                  "tests.fixtures.export"]

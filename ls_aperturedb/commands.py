@@ -1,0 +1,304 @@
+"""Pure translation: one Label Studio annotation -> the ApertureDB commands that store it.
+
+No database, no network: :class:`AnnotationRecord` is plain data gathered by the exporter, and the
+functions here return command lists that the exporter runs (one annotation, or many concatenated into
+one transaction during a sync). ``_ref`` numbers come from a shared counter so lists can be joined.
+
+Data model (see the README):
+    LS_annotation --LS_annotation_image--> _Image          (when the image lives in this instance)
+    LS_annotation --LS_annotation_region--> region node    (BoundingBox, Polygon, LS_keypoint,
+                                                            LS_classification, LS_brush, ...)
+    region node --LS_region_prediction--> prediction BoundingBox/Polygon (never modified)
+
+An upsert replaces the annotation's region nodes inside the same transaction, so regions removed in
+Label Studio disappear and a repeated or retried export leaves exactly one copy.
+"""
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ANNOTATION_CLASS = "LS_annotation"
+IMAGE_CONNECTION = "LS_annotation_image"
+REGION_CONNECTION = "LS_annotation_region"
+PREDICTION_CONNECTION = "LS_region_prediction"
+KEYPOINT_CLASS = "LS_keypoint"
+CLASSIFICATION_CLASS = "LS_classification"
+BRUSH_CLASS = "LS_brush"
+# Shapes of a task whose image is not in this instance: ApertureDB boxes and polygons need an image.
+RECTANGLE_CLASS = "LS_rectangle"
+POLYGON_CLASS = "LS_polygon"
+REGION_ENTITY_CLASSES = (KEYPOINT_CLASS, CLASSIFICATION_CLASS, BRUSH_CLASS, RECTANGLE_CLASS, POLYGON_CLASS)
+
+CLASSIFICATIONS = {"choices": "choices", "taxonomy": "taxonomy", "textarea": "text",
+                   "rating": "rating", "number": "number", "datetime": "datetime"}
+# Results that carry no node of their own; they survive in the annotation's ``result`` JSON.
+IGNORED_TYPES = {"relation"}
+# Region types that may have been accepted from an imported prediction box or polygon.
+SHAPE_TYPES = {"rectanglelabels", "rectangle", "polygonlabels", "polygon"}
+OPTIONAL_PROPERTIES = ("completed_by", "lead_time", "task_data_url")
+
+
+class MalformedAnnotation(ValueError):
+    """The annotation cannot be expressed in ApertureDB; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class AnnotationRecord:
+    """What the commands need to know about one annotation."""
+
+    annotation_id: int
+    project_id: int
+    task_id: int
+    result: list
+    created_at: datetime
+    updated_at: datetime
+    completed_by: str = ""
+    lead_time: float = None
+    was_cancelled: bool = False
+    ground_truth: bool = False
+    image_uniqueid: str = None  # the task's image, when it lives in the target instance
+    task_data_url: str = None  # otherwise: where the image is
+    # region id -> ("BoundingBox" | "Polygon", _uniqueid) of the imported prediction it was accepted from
+    prediction_regions: dict = field(default_factory=dict)
+
+
+def refs(start=1):
+    """A ``_ref`` counter shared by the command lists of one transaction."""
+    return itertools.count(start)
+
+
+def key_constraints(annotation_id, project_id):
+    return {"ls_annotation_id": ["==", annotation_id], "ls_project_id": ["==", project_id]}
+
+
+def upsert(record, counter):
+    """Commands that make ApertureDB hold exactly this version of the annotation."""
+    regions = [_region(record, item, i) for i, item in enumerate(_result_items(record))]
+    regions = [r for r in regions if r is not None]
+    commands = []
+    image = None
+    if record.image_uniqueid:
+        image = next(counter)
+        commands.append({"FindImage": {"_ref": image, "constraints": {"_uniqueid": ["==", record.image_uniqueid]},
+                                       "unique": True}})
+    ann = next(counter)
+    properties = _annotation_properties(record)
+    commands += [
+        {"AddEntity": {"class": ANNOTATION_CLASS, "_ref": ann, "properties": properties,
+                       "if_not_found": key_constraints(record.annotation_id, record.project_id)}},
+        {"UpdateEntity": {"ref": ann, "properties": properties,
+                          "remove_props": [p for p in OPTIONAL_PROPERTIES if p not in properties]}},
+        {"DeleteConnection": {"src": ann, "with_class": IMAGE_CONNECTION}},
+        *_delete_regions(record.annotation_id, record.project_id),
+    ]
+    if image is not None:
+        commands.append({"AddConnection": {"class": IMAGE_CONNECTION, "src": ann, "dst": image}})
+    for region in regions:
+        commands += region(ann, image, counter)
+    return commands
+
+
+def delete(annotation_id, project_id):
+    """Commands that remove the annotation entity and its region nodes (prediction nodes stay)."""
+    return [*_delete_regions(annotation_id, project_id),
+            {"DeleteEntity": {"with_class": ANNOTATION_CLASS,
+                              "constraints": key_constraints(annotation_id, project_id)}}]
+
+
+def _delete_regions(annotation_id, project_id):
+    """Every region node of the annotation, whatever its type (prediction nodes carry no such key)."""
+    key = key_constraints(annotation_id, project_id)
+    return [{"DeleteBoundingBox": {"constraints": key}}, {"DeletePolygon": {"constraints": key}},
+            *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in REGION_ENTITY_CLASSES)]
+
+
+def _annotation_properties(record):
+    props = {
+        "ls_annotation_id": record.annotation_id,
+        "ls_project_id": record.project_id,
+        "ls_task_id": record.task_id,
+        "created_at": _date(record.created_at),
+        "updated_at": _date(record.updated_at),
+        "was_cancelled": bool(record.was_cancelled),
+        "ground_truth": bool(record.ground_truth),
+        "result": json.dumps(record.result, separators=(",", ":")),
+    }
+    if record.completed_by:
+        props["completed_by"] = record.completed_by
+    if record.lead_time is not None:
+        props["lead_time"] = float(record.lead_time)
+    if not record.image_uniqueid and record.task_data_url:
+        props["task_data_url"] = record.task_data_url
+    return props
+
+
+def _date(value):
+    return {"_date": value.isoformat()}
+
+
+def _result_items(record):
+    if not isinstance(record.result, list):
+        raise MalformedAnnotation("result must be a list of regions")
+    return record.result
+
+
+# ------------------------------------------------------------------ regions
+def _region(record, item, index):
+    """A function ``(ann_ref, image_ref, counter) -> commands`` for one result item, or None."""
+    if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+        raise MalformedAnnotation(f"result[{index}] must be an object with a 'value' object")
+    kind = item.get("type")
+    if kind in IGNORED_TYPES:
+        return None
+    where = f"result[{index}] ({kind}, id {item.get('id')!r})"
+    builder = BUILDERS.get(kind)
+    if builder is None:
+        raise MalformedAnnotation(f"{where}: unsupported region type {kind!r}")
+    base = {
+        "ls_region_id": str(item.get("id", "")),
+        "ls_annotation_id": record.annotation_id,
+        "ls_project_id": record.project_id,
+        "ls_from_name": str(item.get("from_name", "")),
+        "ls_to_name": str(item.get("to_name", "")),
+        "ls_type": kind,
+    }
+    try:
+        return builder(record, item, base)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedAnnotation(f"{where}: {exc}") from None
+
+
+def _size(item):
+    width, height = item.get("original_width"), item.get("original_height")
+    if not _number(width) or not _number(height) or width <= 0 or height <= 0:
+        raise ValueError("original_width/original_height missing: pixel coordinates cannot be computed")
+    return width, height
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _labels(value, key):
+    labels = value.get(key, [])
+    if not isinstance(labels, list):
+        raise ValueError(f"value.{key} must be a list")
+    return labels
+
+
+def _connect(ann):
+    return {"ref": ann, "class": REGION_CONNECTION, "direction": "in"}
+
+
+def _prediction_link(record, item, region_ref, counter):
+    """An edge from our region node to the imported prediction box it was accepted from."""
+    source = record.prediction_regions.get(str(item.get("id")))
+    if source is None:
+        return []
+    kind, uniqueid = source
+    ref = next(counter)
+    return [{f"Find{kind}": {"_ref": ref, "constraints": {"_uniqueid": ["==", uniqueid]}, "unique": True}},
+            {"AddConnection": {"class": PREDICTION_CONNECTION, "src": region_ref, "dst": ref}}]
+
+
+def _rectangle(record, item, base):
+    value = item["value"]
+    width, height = _size(item)
+    x, y, w, h = (float(value[k]) for k in ("x", "y", "width", "height"))
+    rect = {"x": round(x * width / 100), "y": round(y * height / 100),
+            "width": max(1, round(w * width / 100)), "height": max(1, round(h * height / 100))}
+    labels = _labels(value, "rectanglelabels")
+    props = {**base, "labels": json.dumps(labels)}
+    if value.get("rotation"):
+        props["rotation"] = float(value["rotation"])
+
+    def build(ann, image, counter):
+        ref = next(counter)
+        if image is None:
+            return [{"AddEntity": {"class": RECTANGLE_CLASS, "_ref": ref, "properties": {**props, **rect},
+                                   "connect": _connect(ann)}}]
+        return [{"AddBoundingBox": {"_ref": ref, "image_ref": image, "rectangle": rect,
+                                    "label": ",".join(map(str, labels)), "properties": props,
+                                    "connect": _connect(ann)}},
+                *_prediction_link(record, item, ref, counter)]
+    return build
+
+
+def _polygon(record, item, base):
+    value = item["value"]
+    width, height = _size(item)
+    points = [[round(float(px) * width / 100, 2), round(float(py) * height / 100, 2)]
+              for px, py in value["points"]]
+    if len(points) < 3:
+        raise ValueError(f"a polygon needs at least 3 points, got {len(points)}")
+    labels = _labels(value, "polygonlabels")
+    props = {**base, "labels": json.dumps(labels)}
+
+    def build(ann, image, counter):
+        ref = next(counter)
+        if image is None:
+            return [{"AddEntity": {"class": POLYGON_CLASS, "_ref": ref,
+                                   "properties": {**props, "points": json.dumps(points)},
+                                   "connect": _connect(ann)}}]
+        return [{"AddPolygon": {"_ref": ref, "image_ref": image, "polygons": [points],
+                                "label": ",".join(map(str, labels)), "properties": props,
+                                "connect": _connect(ann)}},
+                *_prediction_link(record, item, ref, counter)]
+    return build
+
+
+def _entity(cls, props):
+    def build(ann, image, counter):
+        return [{"AddEntity": {"class": cls, "_ref": next(counter), "properties": props,
+                               "connect": _connect(ann)}}]
+    return build
+
+
+def _keypoint(record, item, base):
+    value = item["value"]
+    width, height = _size(item)
+    return _entity(KEYPOINT_CLASS, {
+        **base, "labels": json.dumps(_labels(value, "keypointlabels")),
+        "x": round(float(value["x"]) * width / 100, 2), "y": round(float(value["y"]) * height / 100, 2)})
+
+
+def _brush(record, item, base):
+    value = item["value"]
+    width, height = _size(item)
+    if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
+        raise ValueError("brush value must carry an 'rle' list (format 'rle')")
+    return _entity(BRUSH_CLASS, {
+        **base, "labels": json.dumps(_labels(value, "brushlabels")), "format": "rle",
+        "rle": json.dumps(value["rle"], separators=(",", ":")), "original_width": width,
+        "original_height": height})
+
+
+def _classification(record, item, base):
+    kind = item["type"]
+    value = item["value"]
+    key = CLASSIFICATIONS[kind]
+    if key not in value:
+        raise ValueError(f"value.{key} missing")
+    data = value[key]
+    props = {**base, "value": json.dumps(data)}
+    if kind in ("choices", "taxonomy"):
+        props["labels"] = json.dumps(_labels(value, key))
+    elif kind == "textarea":
+        props["text"] = "\n".join(map(str, _labels(value, key)))
+    elif kind in ("rating", "number"):
+        if not _number(data):
+            raise ValueError(f"value.{key} must be a number")
+        props[key] = data
+    else:
+        props["datetime"] = str(data)
+    return _entity(CLASSIFICATION_CLASS, props)
+
+
+BUILDERS = {
+    "rectanglelabels": _rectangle, "rectangle": _rectangle,
+    "polygonlabels": _polygon, "polygon": _polygon,
+    "keypointlabels": _keypoint, "keypoint": _keypoint,
+    "brushlabels": _brush, "brush": _brush,
+    **{kind: _classification for kind in CLASSIFICATIONS},
+}

@@ -1,0 +1,462 @@
+"""Write-back: drain the outbox (``ApertureDBExportStorageLink`` rows) into ApertureDB.
+
+The outbox row is the record of what must be written; Celery messages only say "look now".
+A worker *claims* rows (a lease token in a short database transaction), builds the commands from the
+annotation as it is *now*, writes each annotation in one ApertureDB transaction (many annotations
+per transaction during a Sync), then releases the rows in a second short transaction. No database
+lock is held while ApertureDB is called, so saves never wait on it. A row saved again meanwhile
+gets a newer ``wanted_version`` and stays pending; the claimant exports it again before it stops,
+so the last version always wins and a duplicated wake-up finds nothing to do.
+"""
+import logging
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Case, Count, F, Q, Value, When
+from django.utils import timezone
+from tasks.models import Annotation
+
+from ls_aperturedb import commands, conf
+from ls_aperturedb.connection import QueryError
+from ls_aperturedb.mapping import _region_id
+from ls_aperturedb.models import (
+    ApertureDBExportStorage,
+    ApertureDBExportStorageLink,
+    ApertureDBImportStorage,
+)
+
+logger = logging.getLogger(__name__)
+Link = ApertureDBExportStorageLink
+State = Link.State
+OPEN = (State.PENDING, State.FAILED, State.DELETING)
+URI = re.compile(r"^aperturedb://(\d+)/(.+)$")
+RING = re.compile(r"_\d+$")
+MAX_ROUNDS = 20
+
+
+class Unavailable(Exception):
+    """ApertureDB could not be reached; the rows stay pending and are retried."""
+
+
+@dataclass
+class Outcome:
+    exported: int = 0
+    deleted: int = 0
+    failed: int = 0
+    unavailable: str = ""
+
+    def add(self, other):
+        self.exported += other.exported
+        self.deleted += other.deleted
+        self.failed += other.failed
+        self.unavailable = other.unavailable or self.unavailable
+
+
+# ------------------------------------------------------------------ outbox writes (request side)
+def queue_annotation(annotation):
+    """Mark the annotation pending for every ApertureDB target of its project; return the storage ids.
+
+    One statement per target storage (an upsert), in the caller's transaction.
+    """
+    storage_ids = list(ApertureDBExportStorage.objects.filter(project_id=annotation.project_id)
+                       .values_list("id", flat=True))
+    if not storage_ids:
+        return []
+    now = timezone.now()
+    Link.objects.bulk_create(
+        [Link(storage_id=sid, annotation=annotation, annotation_key=annotation.id, state=State.PENDING,
+              wanted_version=annotation.updated_at, updated_at=now) for sid in storage_ids],
+        update_conflicts=True, unique_fields=["storage", "annotation_key"],
+        update_fields=["annotation", "state", "wanted_version", "updated_at"])
+    return storage_ids
+
+
+def queue_deletion(annotation):
+    """Before an annotation is deleted: its rows become 'deleting' where the target allows deletes
+    (others are dropped; their nodes stay). Returns the storage ids to wake."""
+    links = Link.objects.filter(annotation_key=annotation.id, storage__project_id=annotation.project_id)
+    links.filter(storage__can_delete_objects=False).delete()
+    links.filter(storage__can_delete_objects=None).delete()
+    storage_ids = list(links.values_list("storage_id", flat=True))
+    links.update(state=State.DELETING, updated_at=timezone.now())
+    return storage_ids
+
+
+# ------------------------------------------------------------------ claims
+def _claim(queryset, limit):
+    """Lease up to ``limit`` open rows of ``queryset``; return (token, ids)."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    free = Q(claim="") | Q(claimed_until__lt=now)
+    with transaction.atomic():
+        ids = list(queryset.filter(free, state__in=OPEN).order_by("id").values_list("id", flat=True)[:limit])
+        if ids:
+            # Conditional on still being free: a concurrent claimant cannot take the same rows.
+            Link.objects.filter(free, id__in=ids).update(
+                claim=token, claimed_until=now + timedelta(seconds=conf.get_int("EXPORT_LEASE_SECONDS")))
+    return token, list(Link.objects.filter(claim=token).values_list("id", flat=True)) if ids else []
+
+
+def _release(token, results):
+    """Record what happened to each claimed row and give the rows back."""
+    now = timezone.now()
+    with transaction.atomic():
+        for link_id, (kind, version, error) in results.items():
+            mine = Link.objects.filter(id=link_id, claim=token)
+            if kind == "deleted":
+                mine.delete()
+                continue
+            fields = {"claim": "", "claimed_until": None, "updated_at": now}
+            if kind == "exported":
+                # A save that landed meanwhile (newer wanted_version) keeps the row pending.
+                fields.update(exported_version=version, attempts=0, last_error="",
+                              state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
+                                         When(wanted_version__gt=version, then=Value(State.PENDING)),
+                                         default=Value(State.EXPORTED)))
+            elif kind == "failed":
+                fields.update(attempts=F("attempts") + 1, last_error=error[:4000],
+                              state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
+                                         When(wanted_version__gt=version, then=Value(State.PENDING)),
+                                         default=Value(State.FAILED)))
+            elif kind == "unavailable":
+                fields.update(attempts=F("attempts") + 1, last_error=error[:4000])
+            mine.update(**fields)
+        Link.objects.filter(claim=token).update(claim="", claimed_until=None)
+
+
+# ------------------------------------------------------------------ export
+def export_annotation(storage, annotation_key):
+    """Export (or delete) one annotation for one storage, until the outbox row is settled.
+
+    Returns an :class:`Outcome`; ``unavailable`` is set when ApertureDB could not be reached.
+    """
+    # Failed rows wait for the reconcile's backoff; a save makes them pending again.
+    rows = Link.objects.filter(storage=storage, annotation_key=annotation_key,
+                               state__in=(State.PENDING, State.DELETING))
+    total = Outcome()
+    for _ in range(MAX_ROUNDS):
+        outcome = _export_claimed(storage, rows, 1)
+        if outcome is None:
+            break
+        total.add(outcome)
+        if outcome.unavailable:
+            break
+    return total
+
+
+def export_open(storage, progress=None, claimable=None):
+    """Export every open row of ``storage`` (or of ``claimable``) in batches; return the Outcome."""
+    rows = claimable if claimable is not None else Link.objects.filter(storage=storage)
+    size = conf.get_int("EXPORT_BATCH_SIZE")
+    total = Outcome()
+    while True:
+        outcome = _export_claimed(storage, rows, size)
+        if outcome is None:
+            return total
+        total.add(outcome)
+        if progress:
+            progress(total)
+        if outcome.unavailable:
+            return total
+
+
+def export_pending(storage, progress=None):
+    """Target "Sync": every annotation of the project not yet exported at its latest version.
+
+    Annotations that never fired a signal (bulk imports) get their outbox row here; rows exported
+    at an older version than the annotation now has become pending again.
+    """
+    queue_missing(storage)
+    return export_open(storage, progress)
+
+
+def run_sync(storage):
+    """The worker side of "Sync": keeps Label Studio's storage status fields coherent."""
+    storage.info_set_in_progress()
+
+    def progress(total):
+        storage.info_update_progress(last_sync_count=total.exported, exports=status(storage))
+
+    try:
+        total = export_pending(storage, progress)
+        if total.unavailable:
+            raise Unavailable(f"{total.unavailable}; the rest is exported when it is back")
+    except Exception:
+        storage.info_set_failed()
+        raise
+    storage.info_set_completed(last_sync_count=total.exported, exports=status(storage))
+    return total
+
+
+def reconcile():
+    """Periodic (Celery beat): retry what is pending without a live wake-up, and failed rows with backoff."""
+    now = timezone.now()
+    base = conf.get_int("EXPORT_RETRY_SECONDS")
+    due = Q(state__in=(State.PENDING, State.DELETING), updated_at__lt=now - timedelta(seconds=base))
+    for attempts in range(7):
+        wait = timedelta(seconds=base * 2 ** attempts)
+        attempts_q = Q(attempts__gte=attempts) if attempts == 6 else Q(attempts=attempts)
+        due |= Q(state=State.FAILED, updated_at__lt=now - wait) & attempts_q
+    rows = Link.objects.filter(due)
+    for storage in ApertureDBExportStorage.objects.filter(id__in=rows.values("storage_id")):
+        outcome = export_open(storage, claimable=rows.filter(storage=storage))
+        if outcome.exported or outcome.deleted or outcome.failed:
+            logger.info("reconcile: storage %s exported %s, deleted %s, failed %s", storage.id,
+                        outcome.exported, outcome.deleted, outcome.failed)
+
+
+def fail_if_stale(storage):
+    """Label Studio's health check asks rq; our syncs run on Celery: a sync whose last sign of life
+    is older than the export lease is shown as failed, so a new Sync can be started."""
+    if storage.status not in (storage.Status.QUEUED, storage.Status.IN_PROGRESS):
+        return
+    meta = storage.meta or {}
+    seen = meta.get("time_last_ping") or meta.get("time_queued")
+    if seen and (timezone.now() - datetime.fromisoformat(seen)).total_seconds() > conf.get_int("EXPORT_LEASE_SECONDS"):
+        storage.status = storage.Status.FAILED
+        storage.traceback = "The export sync stopped reporting (worker restarted?); pending annotations " \
+                            "are exported by the periodic reconcile or the next Sync."
+        storage.save(update_fields=["status", "traceback"])
+
+
+def queue_missing(storage):
+    annotations = Annotation.objects.filter(project_id=storage.project_id)
+    known = Link.objects.filter(storage=storage).values("annotation_key")
+    missing = annotations.exclude(id__in=known).values_list("id", "updated_at")
+    now = timezone.now()
+    batch = []
+    for annotation_id, updated_at in missing.iterator(chunk_size=5000):
+        batch.append(Link(storage=storage, annotation_id=annotation_id, annotation_key=annotation_id,
+                          wanted_version=updated_at, updated_at=now))
+        if len(batch) >= 5000:
+            Link.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    Link.objects.bulk_create(batch, ignore_conflicts=True)
+    Link.objects.filter(storage=storage, state=State.EXPORTED,
+                        annotation__updated_at__gt=F("exported_version")).update(state=State.PENDING)
+
+
+def _export_claimed(storage, rows, limit):
+    """Claim up to ``limit`` rows, write them, release them. None when nothing was claimable."""
+    token, ids = _claim(rows, limit)
+    if not ids:
+        return None
+    results = {}
+    try:
+        results = _write(storage, Link.objects.filter(id__in=ids, claim=token))
+    finally:
+        _release(token, results)
+    outcome = Outcome()
+    for kind, _version, error in results.values():
+        if kind == "exported":
+            outcome.exported += 1
+        elif kind == "deleted":
+            outcome.deleted += 1
+        elif kind == "failed":
+            outcome.failed += 1
+        elif kind == "unavailable":
+            outcome.unavailable = error
+    return outcome
+
+
+@dataclass
+class Job:
+    """One claimed row: write ``record`` (an upsert) or, without a record, delete the annotation."""
+
+    link_id: int
+    annotation_id: int
+    version: object = None
+    record: commands.AnnotationRecord = None
+
+
+def _write(storage, links):
+    """Write the claimed rows to ApertureDB; return {link id: (kind, version, error)}."""
+    links = list(links)
+    annotations = Annotation.objects.filter(id__in=[link.annotation_key for link in links]).select_related(
+        "completed_by", "task", "task__io_storages_aperturedbimportstoragelink")
+    annotations = {a.id: a for a in annotations}
+    results, jobs, alive = {}, [], []
+    for link in links:
+        annotation = annotations.get(link.annotation_key)
+        if link.state == State.DELETING and annotation is None:
+            jobs.append(Job(link.id, link.annotation_key))
+        elif annotation is None or link.state == State.DELETING:
+            # Deleted without a delete-enabled target, or still being deleted: nothing to write.
+            results[link.id] = ("deleted", None, "")
+        else:
+            alive.append((link, annotation))
+    records = _records(storage, [annotation for _, annotation in alive])
+    jobs += [Job(link.id, annotation.id, annotation.updated_at, record)
+             for (link, annotation), record in zip(alive, records)]
+    if not jobs:
+        return results
+    try:
+        jobs = _with_known_nodes(storage, jobs)
+    except Unavailable as exc:
+        return {**results, **{job.link_id: ("unavailable", None, str(exc)) for job in jobs}}
+    results.update(_run(storage, jobs))
+    return results
+
+
+def _run(storage, jobs):
+    """One ApertureDB transaction for all ``jobs``; if it is refused, one transaction per job."""
+    results, query, sent = {}, [], []
+    counter = commands.refs()
+    for job in jobs:
+        try:
+            query += (commands.upsert(job.record, counter) if job.record
+                      else commands.delete(job.annotation_id, storage.project_id))
+            sent.append(job)
+        except commands.MalformedAnnotation as exc:
+            results[job.link_id] = ("failed", job.version, f"malformed annotation: {exc}")
+    if not sent:
+        return results
+    try:
+        _query(storage.get_pool(), query)
+    except QueryError as exc:
+        if len(sent) == 1:
+            return {**results, sent[0].link_id: ("failed", sent[0].version, f"ApertureDB refused it: {exc}")}
+        for job in sent:
+            results.update(_run(storage, [job]))
+        return results
+    except Unavailable as exc:
+        return {**results, **{job.link_id: ("unavailable", None, str(exc)) for job in sent}}
+    for job in sent:
+        results[job.link_id] = ("exported", job.version, "") if job.record else ("deleted", None, "")
+    return results
+
+
+def _query(pool, query):
+    try:
+        return pool.query(query)
+    except QueryError:
+        raise
+    except Exception as exc:  # the SDK raises bare Exceptions for connection failures
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise Unavailable(f"ApertureDB unreachable at {pool.config.address}: {first}") from None
+
+
+# ------------------------------------------------------------------ records
+def _records(storage, annotations):
+    """Plain :class:`commands.AnnotationRecord` for each annotation (image resolved per instance)."""
+    if not annotations:
+        return []
+    instance = storage.connection_config().instance
+    images = _ImageResolver(instance)
+    data_keys = list(storage.project.data_types or {})
+    out = []
+    for annotation in annotations:
+        task = annotation.task
+        uid = images.uniqueid(task)
+        out.append(commands.AnnotationRecord(
+            annotation_id=annotation.id, project_id=storage.project_id, task_id=task.id,
+            result=annotation.result if annotation.result is not None else [],
+            created_at=annotation.created_at, updated_at=annotation.updated_at,
+            completed_by=getattr(annotation.completed_by, "email", "") or "",
+            lead_time=annotation.lead_time, was_cancelled=annotation.was_cancelled,
+            ground_truth=annotation.ground_truth, image_uniqueid=uid,
+            task_data_url=_data_url(task.data, data_keys)))
+    return out
+
+
+class _ImageResolver:
+    """The task's image ``_uniqueid`` when it lives in ``instance`` (import link or aperturedb:// URI)."""
+
+    def __init__(self, instance):
+        self.instance = instance
+        self._instances = {}
+
+    def _same(self, import_storage_id):
+        if import_storage_id not in self._instances:
+            source = ApertureDBImportStorage.objects.filter(id=import_storage_id).first()
+            try:
+                self._instances[import_storage_id] = source is not None and \
+                    source.connection_config().instance == self.instance
+            except Exception:  # an unparsable key on the source storage: not ours to judge here
+                self._instances[import_storage_id] = False
+        return self._instances[import_storage_id]
+
+    def uniqueid(self, task):
+        link = getattr(task, "io_storages_aperturedbimportstoragelink", None)
+        if link is not None and self._same(link.storage_id):
+            return link.key
+        for value in (task.data or {}).values():
+            match = URI.match(value) if isinstance(value, str) else None
+            if match and self._same(int(match.group(1))):
+                return match.group(2)
+        return None
+
+
+def _data_url(data, data_keys):
+    data = data or {}
+    for key in [*data_keys, *data]:
+        if isinstance(data.get(key), str):
+            return data[key]
+    return None
+
+
+def _with_known_nodes(storage, jobs):
+    """Drop image edges to images that no longer exist, and find the prediction nodes regions came from.
+
+    One read-only query for the whole batch, so the write transaction never refers to a missing node.
+    Imported prediction regions carry ids made by ``mapping._region_id`` from the node's ``_uniqueid``
+    (polygon rings get a ``_<n>`` suffix); the same rule maps them back here.
+    """
+    uids = sorted({job.record.image_uniqueid for job in jobs if job.record and job.record.image_uniqueid})
+    if not uids:
+        return jobs
+    linked = {"is_connected_to": {"ref": 1}, "group_by_source": True, "uniqueids": True,
+              "results": {"list": ["ls_annotation_id"]}}
+    response, _ = _query(storage.get_pool(), [
+        {"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["in", uids]}, "uniqueids": True}},
+        {"FindBoundingBox": linked}, {"FindPolygon": linked}])
+    found = {e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []}
+    predictions = {}
+    for item, kind in zip(response[1:], ("BoundingBox", "Polygon")):
+        groups = item[f"Find{kind}"].get("entities") or {}
+        for entity in (e for group in groups.values() for e in group):
+            if "ls_annotation_id" not in entity:  # a region node of ours is not a prediction
+                predictions[_region_id(entity["_uniqueid"])] = (kind, entity["_uniqueid"])
+    out = []
+    for job in jobs:
+        record = job.record
+        if record and record.image_uniqueid:
+            if record.image_uniqueid in found:
+                record = replace(record, prediction_regions=_sources(record, predictions))
+            else:
+                record = replace(record, image_uniqueid=None)  # the image was deleted from ApertureDB
+            job = replace(job, record=record)
+        out.append(job)
+    return out
+
+
+def _sources(record, predictions):
+    out = {}
+    for item in _items(record):
+        region = str(item.get("id"))
+        source = predictions.get(region) or predictions.get(RING.sub("", region))
+        if source is not None and item.get("type") in commands.SHAPE_TYPES:
+            out[region] = source
+    return out
+
+
+def _items(record):
+    return [item for item in record.result if isinstance(item, dict)] if isinstance(record.result, list) else []
+
+
+# ------------------------------------------------------------------ status
+def status(storage):
+    """Counts of outbox rows per state and the latest error, for the storage's status in the UI."""
+    counts = {state: 0 for state in State.values}
+    for state, n in _count_by_state(storage):
+        counts[state] = n
+    last = (Link.objects.filter(storage=storage).exclude(last_error="").order_by("-updated_at")
+            .values_list("last_error", flat=True).first())
+    return {**counts, "last_error": last or ""}
+
+
+def _count_by_state(storage):
+    return Link.objects.filter(storage=storage).values_list("state").annotate(n=Count("id")).order_by()
