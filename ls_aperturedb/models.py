@@ -178,6 +178,12 @@ class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
 
         return start_export_sync(self)
 
+    def health_check(self):
+        """Replaces Label Studio's rq-based check: exports run on Celery."""
+        from ls_aperturedb.exporter import fail_if_stale
+
+        fail_if_stale(self)
+
 
 class ApertureDBExportStorageLink(ExportStorageLink):
     """Per-annotation export state; also the durable outbox the worker drains."""
@@ -187,12 +193,6 @@ class ApertureDBExportStorageLink(ExportStorageLink):
         EXPORTED = "exported", _("exported")
         FAILED = "failed", _("failed")
         DELETING = "deleting", _("deleting")
-    def health_check(self):
-        """Replaces Label Studio's rq-based check: exports run on Celery."""
-        from ls_aperturedb.exporter import fail_if_stale
-
-        fail_if_stale(self)
-
 
     # Kept when the annotation is deleted so its nodes can still be removed from ApertureDB.
     annotation = models.ForeignKey("tasks.Annotation", on_delete=models.SET_NULL, null=True,
