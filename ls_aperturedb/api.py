@@ -13,11 +13,32 @@ from io_storages.api import (
     ImportStorageValidateAPI,
 )
 
+from io_storages.proxy_api import ProjectResolveStorageUri, TaskResolveStorageUri
+from projects.models import Project
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+
+from ls_aperturedb.access import in_organization
 from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBImportStorage
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
 
 
-class ApertureDBImportStorageListAPI(ImportStorageListAPI):
+class OrganizationScopedListMixin:
+    """List and create only within the user's own organization (404 / 403 otherwise)."""
+
+    def get_queryset(self):
+        project = Project.objects.filter(pk=self.request.query_params.get("project")).first()
+        if project is not None and not in_organization(self.request.user, project):
+            raise NotFound()
+        return super().get_queryset()
+
+    def perform_create(self, serializer):
+        if not in_organization(self.request.user, serializer.validated_data.get("project")):
+            raise PermissionDenied("You do not have permission to create storages for this project.")
+        super().perform_create(serializer)
+
+
+class ApertureDBImportStorageListAPI(OrganizationScopedListMixin, ImportStorageListAPI):
     serializer_class = ApertureDBImportStorageSerializer
 
 
@@ -42,7 +63,7 @@ def import_storage_list_files_view():
     return ImportStorageListFilesAPI().as_view(serializer_class=ApertureDBImportStorageSerializer)
 
 
-class ApertureDBExportStorageListAPI(ExportStorageListAPI):
+class ApertureDBExportStorageListAPI(OrganizationScopedListMixin, ExportStorageListAPI):
     serializer_class = ApertureDBExportStorageSerializer
 
 
@@ -60,4 +81,22 @@ class ApertureDBExportStorageValidateAPI(ExportStorageValidateAPI):
 
 
 class ApertureDBExportStorageFormLayoutAPI(ExportStorageFormLayoutAPI):
+    pass
+
+
+class OrganizationScopedResolveMixin:
+    """Label Studio's resolve proxy, refused (404) to users outside the project's organization."""
+
+    def resolve(self, request, fileuri, instance):
+        project = instance if isinstance(instance, Project) else instance.project
+        if not in_organization(request.user, project):
+            return Response(status=404)
+        return super().resolve(request, fileuri, instance)
+
+
+class TaskResolveAPI(OrganizationScopedResolveMixin, TaskResolveStorageUri):
+    pass
+
+
+class ProjectResolveAPI(OrganizationScopedResolveMixin, ProjectResolveStorageUri):
     pass

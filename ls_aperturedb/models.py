@@ -58,6 +58,13 @@ class ApertureDBStorageMixin(models.Model):
         except ConnectionProblem as problem:
             raise ValidationError({problem.field: [problem.message]}) from None
 
+    def has_permission(self, user):
+        """Label Studio's check plus membership of the project's organization (see ``access``)."""
+        from ls_aperturedb.access import in_organization
+
+        user.project = self.project  # Label Studio's activity log reads it
+        return in_organization(user, self.project) and self.project.has_permission(user)
+
     def get_pool(self):
         from ls_aperturedb.pool import get_pool
 
@@ -139,6 +146,8 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
 
 
 class ApertureDBImportStorage(ProjectStorageMixin, ApertureDBImportStorageBase):
+    has_permission = ApertureDBStorageMixin.has_permission  # ProjectStorageMixin's comes first in the MRO
+
     class Meta:
         abstract = False
 

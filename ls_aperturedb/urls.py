@@ -32,5 +32,8 @@ urlpatterns = [
     re_path(rf"^{frontend.STATIC_URL}(?P<path>.*)$", serve, {"document_root": frontend.STATIC_ROOT},
             name="ls-aperturedb-static"),
     path("api/storages/", include((_import + _export, "ls_aperturedb"), namespace="aperturedb-api")),
+    # Label Studio's resolve proxy, same paths, with the organization boundary (see access.py).
+    path("tasks/<int:task_id>/resolve/", api.TaskResolveAPI.as_view()),
+    path("projects/<int:project_id>/resolve/", api.ProjectResolveAPI.as_view()),
     *label_studio_urlpatterns,
 ]
