@@ -58,7 +58,7 @@
 
   function isStorageUrl(url) {
     try {
-      return new URL(url, location.href).pathname.indexOf("/api/storages/") === 0;
+      return /^\/api\/storages(\/|$)/.test(new URL(url, location.href).pathname);
     } catch (ignored) {
       return false;
     }
