@@ -93,14 +93,27 @@ def run_sync(storage_id, run):
         logger.info("import sync %s of storage %s superseded or already run; skipping", run, storage_id)
         return
     storage.refresh_from_db()
-    sync = Sync(storage, run)
+    sync = None
     try:
+        sync = Sync(storage, run)
         sync.run()
     except Superseded:
         logger.warning("import sync %s of storage %s was superseded", run, storage_id)
     except Exception as exc:
         logger.warning("import sync %s of storage %s failed: %s", run, storage_id, exc, exc_info=True)
-        sync.finish(Model.Status.FAILED, traceback=_readable(exc, storage))
+        meta = sync._meta() if sync is not None else dict(storage.meta or {})
+        _record(storage, run, Model.Status.FAILED, meta, traceback=_readable(exc, storage))
+
+
+def _record(storage, run, status, meta, traceback=None):
+    """The run's outcome, written only while the run still owns the storage."""
+    Model = _model()
+    now = timezone.now()
+    meta = {**meta, "time_failure" if status == Model.Status.FAILED else "time_completed": str(now)}
+    fields = {"status": status, "meta": meta, "heartbeat": now, "traceback": traceback}
+    if status != Model.Status.FAILED:
+        fields.update(last_sync=now, last_sync_count=meta.get("tasks_created", 0))
+    Model.objects.filter(pk=storage.pk, last_sync_job=run).update(**fields)
 
 
 def _readable(exc, storage):
@@ -166,9 +179,10 @@ class Sync:
             offset += page
             if page < size:
                 break
-        deleted = self._delete_gone() if storage.sync_deletions and complete else None
+        if storage.sync_deletions and complete:
+            self._delete_gone()
         self._finalize()
-        self.finish(_model().Status.COMPLETED, deleted=deleted)
+        _record(storage, self.run_id, _model().Status.COMPLETED, self._meta())
 
     def _page(self, offset, size, probe):
         """``(page length, known links {uid: task_id}, records to create)`` for one page."""
@@ -312,7 +326,6 @@ class Sync:
                 Task.delete_tasks_without_signals(tasks)
         self.counts["tasks_deleted"] = len(task_ids)
         self.counts["deletions_kept_annotated"] = kept
-        return len(task_ids)
 
     def _finalize(self):
         """What Label Studio's own scan does once at the end: FSM states and project task states."""
@@ -338,16 +351,6 @@ class Sync:
         if not updated:
             raise Superseded()
         self.storage.meta = meta
-
-    def finish(self, status, traceback=None, deleted=None):
-        Model = _model()
-        now = timezone.now()
-        meta = {**self._meta(), "time_completed" if status != Model.Status.FAILED else "time_failure": str(now)}
-        fields = {"status": status, "meta": meta, "heartbeat": now, "traceback": traceback}
-        if status != Model.Status.FAILED:
-            fields.update(last_sync=now, last_sync_count=self.counts["tasks_created"])
-        Model.objects.filter(pk=self.storage.pk, last_sync_job=self.run_id).update(**fields)
-
 
 def _annotation_fields(annotations):
     for a in annotations:

@@ -99,6 +99,17 @@ class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorage
             raise ValidationError("must be a list of image property names")
         return value
 
+    def validate(self, data):
+        from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
+
+        project = data.get("project") or getattr(self._existing(), "project", None)
+        if data.get("data_key") and project is not None:
+            try:
+                image_target(project.label_config, data["data_key"])
+            except LabelingConfigProblem as problem:
+                raise ValidationError({"data_key": [str(problem)]}) from None
+        return super().validate(data)
+
     class Meta:
         model = ApertureDBImportStorage
         fields = "__all__"
