@@ -1,5 +1,8 @@
 """Celery tasks: thin wrappers that take ids, re-fetch, and call importer/exporter."""
 import logging
+import os
+import queue
+import threading
 
 from celery import shared_task
 from django.conf import settings
@@ -39,12 +42,38 @@ def start_import_sync(storage):
 
 
 def wake_export(storage_id, annotation_key):
-    """After commit: ask a worker to export one annotation. Best effort: with the broker down the
-    outbox row stays pending and ``reconcile_exports`` picks it up."""
-    try:
-        enqueue(export_annotation, storage_id, annotation_key, retry=False)
-    except Exception as exc:
-        logger.warning("ApertureDB export of annotation %s left to reconcile: %s", annotation_key, exc)
+    """After commit: ask a worker to export one annotation, without making the request wait.
+
+    With a broker, a per-process thread publishes the wake-up: a broker that is down costs the save
+    nothing, and the outbox row stays pending until ``reconcile_exports`` picks it up.
+    """
+    if not broker_configured():
+        enqueue(export_annotation, storage_id, annotation_key)
+        return
+    _publisher().put((storage_id, annotation_key))
+
+
+_wakeups = {}  # pid -> queue drained by that process's publisher thread
+_wakeups_lock = threading.Lock()
+
+
+def _publisher():
+    pid = os.getpid()
+    with _wakeups_lock:
+        if pid not in _wakeups:
+            _wakeups[pid] = queue.SimpleQueue()
+            threading.Thread(target=_publish_forever, args=(_wakeups[pid],), daemon=True,
+                             name="ls-aperturedb-wakeups").start()
+        return _wakeups[pid]
+
+
+def _publish_forever(wakeups):
+    while True:
+        args = wakeups.get()
+        try:
+            enqueue(export_annotation, *args, retry=False)
+        except Exception as exc:
+            logger.warning("ApertureDB export of annotation %s left to reconcile: %s", args[1], exc)
 
 
 @shared_task(bind=True, name="ls_aperturedb.tasks.export_annotation", max_retries=8)
