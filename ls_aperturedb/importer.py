@@ -63,7 +63,7 @@ def claim(storage):
 def fail_if_dead(storage):
     """Mark a queued/running sync failed when its heartbeat is stale (the worker died)."""
     Status = _model().Status
-    if storage.status != Status.IN_PROGRESS:
+    if storage.status != Status.IN_PROGRESS or (storage.heartbeat and storage.heartbeat >= _stale_before()):
         return
     message = ("The sync stopped without finishing: no sign of life for "
                f"{conf.get_int('SYNC_STALE_SECONDS')} s (the worker was killed, restarted or lost). "
@@ -174,7 +174,7 @@ class Sync:
             if known:
                 self._seen(known)
             self._create(fresh)
-            self._ping()
+            self._ping()  # progress counts in meta, and the heartbeat
             probe = 2 * len(known) >= page
             offset += page
             if page < size:
@@ -246,6 +246,9 @@ class Sync:
             rows.append((record, task_data(record, self.mapping), pred, self._annotations(record)))
         overlap = self.project.maximum_annotations
         with transaction.atomic():
+            # Write first: the batch commits only while this run owns the storage, and on SQLite the
+            # transaction takes its write lock now instead of failing to upgrade a read lock later.
+            self._ping()
             project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
             inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
             tasks = []
@@ -272,7 +275,6 @@ class Sync:
             self.counts["tasks_created"] += len(tasks)
             self.counts["predictions_created"] += len(predictions)
             self.counts["annotations_imported"] += len(annotations)
-            self._ping()  # inside the transaction: the batch commits only while this run owns the storage
         if predictions and not self.project.model_version:
             Project.objects.filter(pk=self.project.pk, model_version="").update(
                 model_version=self.mapping.model_version)
