@@ -9,3 +9,5 @@ class LsApertureDBConfig(AppConfig):
     def ready(self):
         # Signals are wiring only; the logic lives in exporter.py.
         from ls_aperturedb import signals  # noqa: F401
+        # Bind shared tasks to the plugin's Celery app (its broker) in every process, not only workers.
+        from ls_aperturedb.celery import app  # noqa: F401

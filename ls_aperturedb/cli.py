@@ -18,7 +18,6 @@ def _label_studio(argv):
 def _worker(argv):
     """A Celery worker (with beat unless ``--no-beat``); other arguments go to Celery."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
-    from ls_aperturedb.settings import LS_PATH  # noqa: F401  (puts Label Studio's apps on sys.path)
     from ls_aperturedb.celery import app
 
     args = [a for a in argv if a != "--no-beat"]

@@ -178,6 +178,8 @@ class Demo:
 
     def run(self):
         started = time.time()
+        if port_open(self.args.host, self.args.port):
+            raise SystemExit(f"port {self.args.port} is taken; pass --port")
         if self.args.reset and os.path.exists(self.root):
             shutil.rmtree(self.root)
         os.makedirs(self.root, exist_ok=True)
@@ -190,7 +192,6 @@ class Demo:
         print(f"\n  Open   {self.url}/projects/{pid}/data\n  Login  {USER} / {PASSWORD}\n"
               f"  ApertureDB (emulator)  127.0.0.1:{self.adb_port}  admin/admin, no TLS\n"
               f"  Logs   {self.root}/*.log\n\nPress Ctrl-C to stop.", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
         while True:
             self.wait_for("Ctrl-C", lambda: False, 10 ** 9)
 
@@ -206,6 +207,8 @@ def main(argv=None):
     parser.add_argument("--reset", action="store_true", help="start from an empty data dir")
     args = parser.parse_args(argv)
     demo = Demo(args)
+    # SIGTERM stops the children like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         demo.run()
     except KeyboardInterrupt:

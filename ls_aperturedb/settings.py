@@ -24,6 +24,13 @@ try:
 finally:
     os.environ["DJANGO_SETTINGS_MODULE"] = _own_module
 
+# That import configured ``django.conf.settings`` from Label Studio's module; forget it, so the next
+# access loads this one (matters when this module is imported directly, e.g. by a Celery worker).
+from django.conf import settings as _django_settings  # noqa: E402
+from django.utils.functional import empty as _empty  # noqa: E402
+
+_django_settings._wrapped = _empty
+
 from ls_aperturedb import conf as _conf  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "ls_aperturedb"]  # noqa: F405
