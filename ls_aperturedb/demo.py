@@ -196,6 +196,13 @@ class Demo:
             self.wait_for("Ctrl-C", lambda: False, 10 ** 9)
 
 
+def _terminate(*_):
+    """SIGTERM stops the children like Ctrl-C does (once: a second signal must not cut the cleanup)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="ls-aperturedb demo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -207,8 +214,7 @@ def main(argv=None):
     parser.add_argument("--reset", action="store_true", help="start from an empty data dir")
     args = parser.parse_args(argv)
     demo = Demo(args)
-    # SIGTERM stops the children like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         demo.run()
     except KeyboardInterrupt:
