@@ -49,6 +49,7 @@ IO_STORAGES_IMPORT_LINK_NAMES = [  # noqa: F405
 # Celery: Redis broker when configured; without one, background work runs inline.
 CELERY_BROKER_URL = _conf.env("BROKER_URL", "")
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = _conf.env("QUEUE", "ls-aperturedb")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

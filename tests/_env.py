@@ -11,3 +11,5 @@ os.environ.setdefault("SENTRY_DSN", "")
 os.environ.setdefault("FRONTEND_SENTRY_DSN", "")
 os.environ.setdefault("COLLECT_ANALYTICS", "0")
 
+# Concurrent test runs on one machine share Redis: each run's tasks travel on a queue of its own.
+os.environ.setdefault("LS_APERTUREDB_QUEUE", f"ls-aperturedb-test-{os.getpid()}")
