@@ -1,0 +1,143 @@
+"""Shared bench setup: a fresh Label Studio database (SQLite or PostgreSQL per ``DJANGO_DB``), a user and
+an organization, an emulator in its own process, and RSS sampling."""
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def django_up(extra_env=None):
+    """Point Label Studio at a fresh data dir (and a fresh PostgreSQL database), migrate, set up Django."""
+    os.environ.setdefault("ADB_LOG_FILE", "")
+    os.environ["LABEL_STUDIO_BASE_DATA_DIR"] = tempfile.mkdtemp(prefix="ls-adb-bench-")
+    os.environ.setdefault("LS_APERTUREDB_ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("SENTRY_DSN", "")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ls_aperturedb.settings"
+    os.environ.update(extra_env or {})
+    if os.environ.get("DJANGO_DB") == "postgresql":
+        import psycopg2
+
+        name = os.environ.setdefault("POSTGRE_NAME", "ls_aperturedb_bench")
+        conn = psycopg2.connect(host=os.environ.get("POSTGRE_HOST", "127.0.0.1"),
+                                user=os.environ.get("POSTGRE_USER", "postgres"),
+                                password=os.environ.get("POSTGRE_PASSWORD", ""), dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_user(email="bench@example.com"):
+    from organizations.models import Organization
+    from users.models import User
+
+    user = User.objects.create(email=email, username=email)
+    org = Organization.create_organization(created_by=user, title="bench")
+    org.jwt.legacy_api_tokens_enabled = True
+    org.jwt.save()
+    user.active_organization = org
+    user.save(update_fields=["active_organization"])
+    return user
+
+
+def api_client(user):
+    """Label Studio's full HTTP stack in process, authenticated like an API user."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Token {user.reset_token().key}")
+
+
+def make_project(user, config, title):
+    from projects.models import Project
+
+    return Project.objects.create(title=title, label_config=config, created_by=user,
+                                  organization=user.active_organization)
+
+
+EMULATOR = r"""
+import io, sys, random
+from PIL import Image
+from aperturedb_emulator.server import EmulatorServer
+from aperturedb_emulator.executor import execute
+n, k = int(sys.argv[1]), int(sys.argv[2])
+srv = EmulatorServer(port=0).start()
+blobs = []
+for w, h in ((64, 48), (80, 60), (96, 72), (120, 90)):
+    out = io.BytesIO(); Image.new("RGB", (w, h), (w, 90, h)).save(out, format="JPEG"); blobs.append((w, h, out.getvalue()))
+rng = random.Random(0)
+for lo in range(0, n, 500):
+    q, b = [], []
+    for j, i in enumerate(range(lo, min(lo + 500, n))):
+        w, h, blob = blobs[i % 4]
+        ref = j + 1
+        q.append({"AddImage": {"_ref": ref, "properties": {"dataset": "bench", "index": i, "width": w, "height": h}}})
+        for x in range(k):
+            q.append({"AddBoundingBox": {"image_ref": ref, "label": ("cat", "dog", "car")[x % 3],
+                      "rectangle": {"x": x, "y": x, "width": 10 + x, "height": 8 + x},
+                      "properties": {"confidence": round(rng.uniform(0.5, 1), 3)}}})
+        b.append(blob)
+    reply, _ = execute(srv.store, q, b)
+    assert isinstance(reply, list), reply
+print(srv.port, flush=True)
+sys.stdin.read()
+"""
+
+
+class Emulator:
+    """The emulator in its own process (so it does not share the GIL with the code measured)."""
+
+    def __init__(self, images, boxes):
+        self.proc = subprocess.Popen([sys.executable, "-c", EMULATOR, str(images), str(boxes)], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRSS:
+    """Samples this process's RSS while a block runs; ``growth`` is peak minus the starting RSS."""
+
+    def __enter__(self):
+        self.start = self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+        self.growth = self.peak - self.start
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result

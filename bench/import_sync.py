@@ -1,0 +1,141 @@
+"""Benchmark the ApertureDB source storage sync against Label Studio's own ways of getting the same tasks in.
+
+    python bench/import_sync.py [--images 100000] [--boxes-per-image 5] [--alt-images N]
+    DJANGO_DB=postgresql POSTGRE_HOST=127.0.0.1 POSTGRE_USER=postgres python bench/import_sync.py ...
+
+1. full sync of N images (K boxes each) from the emulator: tasks/s and peak RSS growth;
+2. re-sync with nothing new (s);
+3. Label Studio's built-in Redis source storage syncing N tasks (tasks/s);
+4. do-it-yourself: read the images and boxes with the SDK, POST tasks with predictions to Label Studio's
+   import API in batches of 1,000 (tasks/s).
+``--alt-images`` runs 3 and 4 on fewer images (they are 10-30x slower); rates are per second either way.
+Prints a table, then one JSON line with the figures.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _setup import Emulator, PeakRSS, api_client, django_up, make_project, make_user, timed  # noqa: E402
+
+CONFIG = """<View><Image name="image" value="$image"/>
+<RectangleLabels name="label" toName="image"><Label value="cat"/><Label value="dog"/><Label value="car"/></RectangleLabels>
+</View>"""
+
+
+def aperturedb_sync(user, port, images):
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    project = make_project(user, CONFIG, "aperturedb")
+    storage = ApertureDBImportStorage.objects.create(project=project, hostname="127.0.0.1", port=port,
+                                                     username="admin", password="admin", use_ssl=False)
+    with PeakRSS() as rss:
+        seconds, _ = timed(storage.sync)
+    storage.refresh_from_db()
+    assert storage.status == "completed", storage.traceback
+    assert project.tasks.count() == images, project.tasks.count()
+    resync, _ = timed(storage.sync)
+    storage.refresh_from_db()
+    assert storage.meta["tasks_created"] == 0 and storage.status == "completed"
+    return seconds, rss.growth, resync
+
+
+def redis_sync(user, images):
+    import redis
+    from django.conf import settings
+    from io_storages.redis.models import RedisImportStorage
+
+    settings.SSRF_PROTECTION_ENABLED = False  # Label Studio's own storage on a loopback Redis
+    client = redis.Redis(db=9)
+    client.flushdb()
+    pipe = client.pipeline()
+    for i in range(images):
+        pipe.set(f"task-{i:07d}", json.dumps({"image": f"https://example.com/{i}.jpg"}))
+    pipe.execute()
+    project = make_project(user, CONFIG, "redis")
+    storage = RedisImportStorage.objects.create(project=project, host="127.0.0.1", port="6379", db=9, path="task-",
+                                                use_blob_urls=False)
+    seconds, _ = timed(storage.sync)
+    storage.refresh_from_db()
+    assert project.tasks.count() == images, (project.tasks.count(), storage.status, storage.traceback)
+    client.flushdb()
+    return seconds
+
+
+def import_api(user, port, images):
+    """The do-it-yourself path: SDK reads, HTTP import API writes (Label Studio's full stack, in process)."""
+    from ls_aperturedb.connection import ConnectionConfig
+
+    project = make_project(user, CONFIG, "import-api")
+    client = api_client(user)
+    connector = ConnectionConfig(host="127.0.0.1", port=port, username="admin", password="admin",
+                                 use_ssl=False).connector()
+
+    def run():
+        for offset in range(0, images, 1000):
+            response, _ = connector.query([
+                {"FindImage": {"_ref": 1, "sort": {"key": "_uniqueid", "order": "ascending"}, "offset": offset,
+                               "limit": min(1000, images - offset), "results": {"list": ["_uniqueid", "width", "height"]}}},
+                {"FindBoundingBox": {"is_connected_to": {"ref": 1}, "group_by_source": True, "coordinates": True,
+                                     "labels": True, "results": {"list": ["confidence"]}}}])
+            boxes = response[1]["FindBoundingBox"].get("entities") or {}
+            tasks = []
+            for image in response[0]["FindImage"]["entities"]:
+                w, h = image["width"], image["height"]
+                result = [{"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                           "original_width": w, "original_height": h,
+                           "value": {"x": b["_coordinates"]["x"] * 100 / w, "y": b["_coordinates"]["y"] * 100 / h,
+                                     "width": b["_coordinates"]["width"] * 100 / w,
+                                     "height": b["_coordinates"]["height"] * 100 / h, "rotation": 0,
+                                     "rectanglelabels": [b["_label"]]}, "score": b["confidence"]}
+                          for b in boxes.get(image["_uniqueid"], [])]
+                tasks.append({"data": {"image": f"aperturedb://0/{image['_uniqueid']}"},
+                              "predictions": [{"model_version": "diy", "result": result}]})
+            answer = client.post(f"/api/projects/{project.id}/import", json.dumps(tasks),
+                                 content_type="application/json")
+            assert answer.status_code == 201, answer.content[:500]
+
+    seconds, _ = timed(run)
+    connector.close()
+    assert project.tasks.count() == images
+    return seconds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=100000)
+    ap.add_argument("--boxes-per-image", type=int, default=5)
+    ap.add_argument("--alt-images", type=int, default=None, help="images for the two alternatives (default: --images)")
+    args = ap.parse_args(argv)
+    n, k, alt = args.images, args.boxes_per_image, args.alt_images or args.images
+    django_up()
+    from django.db import connection
+
+    user = make_user()
+    emulator = Emulator(n, k)
+    try:
+        sync_s, rss_growth, resync_s = aperturedb_sync(user, emulator.port, n)
+        redis_s = redis_sync(user, alt)
+        api_s = import_api(user, emulator.port, alt)
+    finally:
+        emulator.stop()
+    ours, redis_rate, api_rate = n / sync_s, alt / redis_s, alt / api_s
+    rows = [("ApertureDB sync (full)", n, sync_s, ours), ("ApertureDB re-sync, nothing new", n, resync_s, None),
+            ("Label Studio Redis storage sync", alt, redis_s, redis_rate),
+            ("SDK read + import API, batches of 1000", alt, api_s, api_rate)]
+    print(f"database: {connection.vendor}; {k} boxes per image; peak RSS growth during the sync {rss_growth:.0f} MB")
+    print(f"{'path':42} {'tasks':>8} {'seconds':>9} {'tasks/s':>9}")
+    for name, count, seconds, rate in rows:
+        print(f"{name:42} {count:>8} {seconds:>9.2f} {rate and f'{rate:.0f}' or '-':>9}")
+    print(f"ratio vs Redis storage: {ours / redis_rate:.1f}x; vs import API: {ours / api_rate:.1f}x")
+    print(json.dumps({"bench": "import_sync", "database": connection.vendor, "images": n, "boxes_per_image": k,
+                      "alt_images": alt, "sync_s": round(sync_s, 2), "tasks_per_s": round(ours),
+                      "resync_s": round(resync_s, 2), "peak_rss_growth_mb": round(rss_growth),
+                      "redis_tasks_per_s": round(redis_rate), "import_api_tasks_per_s": round(api_rate),
+                      "x_redis": round(ours / redis_rate, 1), "x_import_api": round(ours / api_rate, 1)}))
+
+
+if __name__ == "__main__":
+    main()
