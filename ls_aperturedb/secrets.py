@@ -1,11 +1,12 @@
 """Encryption at rest for ApertureDB passwords, tokens and keys.
 
 Values are stored as ``fernet:<token>``. Keys come from ``LS_APERTUREDB_SECRET_KEYS`` (comma separated
-Fernet keys, newest first); when unset, one key is derived from Django's ``SECRET_KEY``. Rotation:
-prepend a new key, keep the old ones, run ``ls-aperturedb rotate-secrets``; then drop the old keys.
+Fernet keys, newest first). When unset, a key generated on first use is kept in Label Studio's data
+dir (``ls-aperturedb-secret.key``, mode 0600) — fine for one machine; set the variable wherever the
+web app and the workers run apart. (Not derived from ``SECRET_KEY``: Label Studio may regenerate that.)
+Rotation: prepend a new key, keep the old ones, run ``ls-aperturedb rotate-secrets``, then drop them.
 """
-import base64
-import hashlib
+import os
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
@@ -17,16 +18,31 @@ PREFIX = "fernet:"
 
 
 def _fernet():
-    keys = conf.get_list("SECRET_KEYS")
-    if not keys:
-        from django.conf import settings
-
-        digest = hashlib.sha256(("ls-aperturedb:" + settings.SECRET_KEY).encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+    keys = conf.get_list("SECRET_KEYS") or [_local_key()]
     try:
         return MultiFernet([Fernet(k) for k in keys])
     except ValueError as exc:
         raise ImproperlyConfigured("LS_APERTUREDB_SECRET_KEYS must hold Fernet keys") from exc
+
+
+def _local_key():
+    from django.conf import settings
+
+    path = os.path.join(settings.BASE_DATA_DIR, "ls-aperturedb-secret.key")
+    if not os.path.exists(path):
+        # Write then link: concurrent first uses (web app, workers) agree on one key.
+        tmp = f"{path}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(Fernet.generate_key().decode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    with open(path) as fh:
+        return fh.read().strip()
 
 
 def encrypt(value):
