@@ -1,0 +1,140 @@
+"""Benchmark image serving: ApertureDB through Label Studio's resolve proxy vs Label Studio's local-files
+serving of the same bytes, 8 concurrent clients each, over real HTTP in the same run.
+
+    python bench/media.py [--images 200] [--requests 2000] [--clients 8]
+
+Prints a table (p50, p95 ms and images/s per path), then one JSON line with the figures.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+FILES = tempfile.mkdtemp(prefix="ls-adb-bench-files-")
+from _setup import Emulator, api_client, django_up, make_project, make_user  # noqa: E402
+
+CONFIG = '<View><Image name="image" value="$image"/></View>'
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve():
+    from django.core.wsgi import get_wsgi_application
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=ThreadingServer,
+                         handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def measure(session_factory, urls, requests_total, clients):
+    """Latencies (s) of ``requests_total`` GETs spread over ``clients`` threads, and the wall time."""
+    latencies = []
+    lock = threading.Lock()
+
+    def worker(k):
+        session = session_factory()
+        mine = []
+        for i in range(k, requests_total, clients):
+            started = time.perf_counter()
+            response = session.get(urls[i % len(urls)])
+            assert response.status_code == 200, (response.status_code, response.text[:200])
+            assert response.content
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    return latencies, time.perf_counter() - started
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=8)
+    args = ap.parse_args(argv)
+    django_up({"LOCAL_FILES_SERVING_ENABLED": "true", "LOCAL_FILES_DOCUMENT_ROOT": FILES})
+    import requests
+    from io_storages.localfiles.models import LocalFilesImportStorage
+
+    from ls_aperturedb.connection import ConnectionConfig
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    user = make_user()
+    client = api_client(user)
+    token = client.defaults["HTTP_AUTHORIZATION"].split()[1]
+    emulator = Emulator(args.images, 0)
+    try:
+        adb_project = make_project(user, CONFIG, "aperturedb")
+        storage = ApertureDBImportStorage.objects.create(project=adb_project, hostname="127.0.0.1", port=emulator.port,
+                                                         username="admin", password="admin", use_ssl=False)
+        storage.sync()
+        # the same bytes as local files
+        connector = ConnectionConfig(host="127.0.0.1", port=emulator.port, username="admin", password="admin",
+                                     use_ssl=False).connector()
+        response, blobs = connector.query([{"FindImage": {"blobs": True, "results": {"list": ["_uniqueid"]}}}])
+        connector.close()
+        by_uid = {e["_uniqueid"]: blobs[e["_blob_index"]] for e in response[0]["FindImage"]["entities"]}
+        os.makedirs(os.path.join(FILES, "images"))
+        for uid, blob in by_uid.items():
+            with open(os.path.join(FILES, "images", f"{uid}.jpg"), "wb") as fh:
+                fh.write(blob)
+        lf_project = make_project(user, CONFIG, "local files")
+        LocalFilesImportStorage.objects.create(project=lf_project, path=os.path.join(FILES, "images"))
+        server = serve()
+        base = f"http://127.0.0.1:{server.server_port}"
+        proxy_urls = [base + client.get(f"/api/tasks/{t.id}").json()["data"]["image"]
+                      for t in adb_project.tasks.all()]
+        local_urls = [f"{base}/data/local-files/?d=images/{uid}.jpg" for uid in by_uid]
+
+        def session():
+            s = requests.Session()
+            s.headers["Authorization"] = f"Token {token}"
+            return s
+
+        for urls in (proxy_urls, local_urls):  # warm-up: pools, caches, lazy imports
+            measure(session, urls, min(len(urls), 50), args.clients)
+        proxy, proxy_wall = measure(session, proxy_urls, args.requests, args.clients)
+        local, local_wall = measure(session, local_urls, args.requests, args.clients)
+        server.shutdown()
+    finally:
+        emulator.stop()
+
+    def p(values, q):
+        return statistics.quantiles(values, n=100)[q - 1] * 1000
+
+    rows = [("ApertureDB via resolve proxy", proxy, proxy_wall), ("Label Studio local files", local, local_wall)]
+    print(f"{args.clients} concurrent clients, {args.requests} requests each path, {len(by_uid)} images")
+    print(f"{'path':32} {'p50 ms':>8} {'p95 ms':>8} {'images/s':>9}")
+    for name, values, wall in rows:
+        print(f"{name:32} {p(values, 50):>8.1f} {p(values, 95):>8.1f} {len(values) / wall:>9.0f}")
+    ratio = p(proxy, 50) / p(local, 50)
+    print(f"p50 ratio proxy / local files: {ratio:.2f}")
+    print(json.dumps({"bench": "media", "clients": args.clients, "requests": args.requests,
+                      "proxy_p50_ms": round(p(proxy, 50), 1), "proxy_p95_ms": round(p(proxy, 95), 1),
+                      "proxy_images_per_s": round(len(proxy) / proxy_wall),
+                      "local_p50_ms": round(p(local, 50), 1), "local_p95_ms": round(p(local, 95), 1),
+                      "local_images_per_s": round(len(local) / local_wall), "p50_ratio": round(ratio, 2)}))
+
+
+if __name__ == "__main__":
+    main()
