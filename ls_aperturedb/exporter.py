@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Subquery, Value, When
 from django.utils import timezone
 from tasks.models import Annotation
 
@@ -87,17 +87,18 @@ def queue_deletion(annotation):
 
 # ------------------------------------------------------------------ claims
 def _claim(queryset, limit):
-    """Lease up to ``limit`` open rows of ``queryset``; return (token, ids)."""
+    """Lease up to ``limit`` open rows of ``queryset``; return (token, ids).
+
+    One UPDATE statement: on PostgreSQL a row another claimant took meanwhile fails the re-checked
+    condition; on SQLite a write-first statement never deadlocks upgrading a read lock.
+    """
     token = uuid.uuid4().hex
     now = timezone.now()
     free = Q(claim="") | Q(claimed_until__lt=now)
-    with transaction.atomic():
-        ids = list(queryset.filter(free, state__in=OPEN).order_by("id").values_list("id", flat=True)[:limit])
-        if ids:
-            # Conditional on still being free: a concurrent claimant cannot take the same rows.
-            Link.objects.filter(free, id__in=ids).update(
-                claim=token, claimed_until=now + timedelta(seconds=conf.get_int("EXPORT_LEASE_SECONDS")))
-    return token, list(Link.objects.filter(claim=token).values_list("id", flat=True)) if ids else []
+    candidates = queryset.filter(free, state__in=OPEN).order_by("id").values("id")[:limit]
+    claimed = Link.objects.filter(free, id__in=Subquery(candidates)).update(
+        claim=token, claimed_until=now + timedelta(seconds=conf.get_int("EXPORT_LEASE_SECONDS")))
+    return token, list(Link.objects.filter(claim=token).values_list("id", flat=True)) if claimed else []
 
 
 def _release(token, results):

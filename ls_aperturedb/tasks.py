@@ -6,6 +6,7 @@ import threading
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def _publish_forever(wakeups):
             logger.warning("ApertureDB export of annotation %s left to reconcile: %s", args[1], exc)
 
 
-@shared_task(bind=True, name="ls_aperturedb.tasks.export_annotation", max_retries=8)
+@shared_task(bind=True, name="ls_aperturedb.tasks.export_annotation", max_retries=8,
+             autoretry_for=(OperationalError,), retry_backoff=True)
 def export_annotation(self, storage_id, annotation_key):
     from ls_aperturedb import exporter
 
