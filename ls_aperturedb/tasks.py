@@ -6,7 +6,7 @@ import threading
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,11 @@ def start_import_sync(storage):
     from ls_aperturedb.importer import claim
 
     run = claim(storage)
-    if run is not None:
+    if run is None:
+        return None
+    if broker_configured():  # the worker must see the committed claim (API requests are atomic)
+        transaction.on_commit(lambda: enqueue(import_sync, storage.pk, run))
+    else:
         enqueue(import_sync, storage.pk, run)
     return run
 
@@ -108,5 +112,9 @@ def reconcile_exports():
 
 def start_export_sync(storage):
     """Target "Sync": mark the storage queued and let a worker export what is not yet exported."""
-    if storage.info_set_queued():
+    if not storage.info_set_queued():
+        return
+    if broker_configured():  # the worker must see the committed "queued" status
+        transaction.on_commit(lambda: enqueue(export_sync, storage.pk))
+    else:
         enqueue(export_sync, storage.pk)
