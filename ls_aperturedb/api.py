@@ -59,8 +59,20 @@ class ApertureDBImportStorageFormLayoutAPI(ImportStorageFormLayoutAPI):
     pass
 
 
+class ApertureDBImportStorageListFilesAPI(ImportStorageListFilesAPI):
+    """``limit`` is both the storage's import cap and the preview's sample size: an empty one (the
+    wizard sends the form as it is) means Label Studio's default sample, not a crash on ``int('')``."""
+
+    def create(self, request, *args, **kwargs):
+        if "limit" in request.data and not str(request.data["limit"]).strip():
+            if hasattr(request.data, "_mutable"):
+                request.data._mutable = True
+            request.data.pop("limit")
+        return super().create(request, *args, **kwargs)
+
+
 def import_storage_list_files_view():
-    return ImportStorageListFilesAPI().as_view(serializer_class=ApertureDBImportStorageSerializer)
+    return ApertureDBImportStorageListFilesAPI().as_view(serializer_class=ApertureDBImportStorageSerializer)
 
 
 class ApertureDBExportStorageListAPI(OrganizationScopedListMixin, ExportStorageListAPI):
