@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, Subquery, Value, When
+from django.db.models import Case, Count, DateTimeField, F, Q, Subquery, Value, When
 from django.utils import timezone
 from tasks.models import Annotation
 
@@ -102,30 +102,34 @@ def _claim(queryset, limit):
 
 
 def _release(token, results):
-    """Record what happened to each claimed row and give the rows back."""
+    """Record what happened to each claimed row and give the rows back (a few statements per batch)."""
     now = timezone.now()
+    mine = Link.objects.filter(claim=token)
+    by_kind = {}
+    for link_id, (kind, version, error) in results.items():
+        by_kind.setdefault(kind, []).append((link_id, version, error))
+    # A save that landed meanwhile (newer wanted_version) keeps the row pending; a delete wins.
+    settled = Case(When(state=State.DELETING, then=Value(State.DELETING)),
+                   When(wanted_version__gt=F("exported_version"), then=Value(State.PENDING)))
     with transaction.atomic():
-        for link_id, (kind, version, error) in results.items():
-            mine = Link.objects.filter(id=link_id, claim=token)
-            if kind == "deleted":
-                mine.delete()
-                continue
-            fields = {"claim": "", "claimed_until": None, "updated_at": now}
-            if kind == "exported":
-                # A save that landed meanwhile (newer wanted_version) keeps the row pending.
-                fields.update(exported_version=version, attempts=0, last_error="",
-                              state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
-                                         When(wanted_version__gt=version, then=Value(State.PENDING)),
-                                         default=Value(State.EXPORTED)))
-            elif kind == "failed":
-                fields.update(attempts=F("attempts") + 1, last_error=error[:4000],
-                              state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
-                                         When(wanted_version__gt=version, then=Value(State.PENDING)),
-                                         default=Value(State.FAILED)))
-            elif kind == "unavailable":
-                fields.update(attempts=F("attempts") + 1, last_error=error[:4000])
-            mine.update(**fields)
-        Link.objects.filter(claim=token).update(claim="", claimed_until=None)
+        mine.filter(id__in=[i for i, _, _ in by_kind.get("deleted", [])]).delete()
+        exported = by_kind.get("exported", [])
+        if exported:
+            rows = mine.filter(id__in=[i for i, _, _ in exported])
+            rows.update(exported_version=Case(*(When(id=i, then=Value(v)) for i, v, _ in exported),
+                                              output_field=DateTimeField()), attempts=0, last_error="")
+            rows.update(state=Case(*settled.cases, default=Value(State.EXPORTED)))
+        for link_id, version, error in by_kind.get("failed", []):
+            rows = mine.filter(id=link_id)
+            rows.update(attempts=F("attempts") + 1, last_error=error[:4000])
+            rows.update(state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
+                                   When(wanted_version__gt=Value(version), then=Value(State.PENDING)),
+                                   default=Value(State.FAILED)) if version else State.FAILED)
+        unavailable = by_kind.get("unavailable", [])
+        if unavailable:
+            mine.filter(id__in=[i for i, _, _ in unavailable]).update(
+                attempts=F("attempts") + 1, last_error=unavailable[0][2][:4000])
+        mine.update(claim="", claimed_until=None, updated_at=now)
 
 
 # ------------------------------------------------------------------ export
@@ -282,10 +286,9 @@ def _write(storage, links):
     results, jobs, alive = {}, [], []
     for link in links:
         annotation = annotations.get(link.annotation_key)
-        if link.state == State.DELETING and annotation is None:
+        if link.state == State.DELETING:
             jobs.append(Job(link.id, link.annotation_key))
-        elif annotation is None or link.state == State.DELETING:
-            # Deleted without a delete-enabled target, or still being deleted: nothing to write.
+        elif annotation is None:  # deleted while its export was pending: nothing left to write
             results[link.id] = ("deleted", None, "")
         else:
             alive.append((link, annotation))
