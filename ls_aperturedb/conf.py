@@ -8,9 +8,17 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULTS = {
+    # Celery broker, e.g. redis://127.0.0.1:6379/0. Empty: background work runs inline in the web
+    # process. ``filesystem://`` is the demo's embedded broker (folder: BROKER_FOLDER).
+    "BROKER_URL": "",
+    "BROKER_FOLDER": "",
+    # The Celery queue of the plugin's tasks.
+    "QUEUE": "ls-aperturedb",
+    # Seconds between beat's reconcile runs (retries pending and failed exports).
+    "RECONCILE_SECONDS": "30",
     # Fernet keys (comma separated, newest first) that encrypt passwords/tokens at rest.
-    # Empty: derived from Django's SECRET_KEY. Rotate by prepending a new key and running
-    # ``python -m ls_aperturedb.cli rotate-secrets`` (re-encrypts with the first key).
+    # Empty: a key generated into Label Studio's data dir. Rotate by prepending a new key and
+    # running ``ls-aperturedb rotate-secrets`` (re-encrypts with the first key).
     "SECRET_KEYS": "",
     # Hosts (names, IPs or CIDRs, comma separated) that ApertureDB storages may reach even though
     # they are loopback/private; SSRF protection stays on for every other storage.

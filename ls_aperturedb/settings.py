@@ -47,9 +47,9 @@ IO_STORAGES_IMPORT_LINK_NAMES = [  # noqa: F405
 ]
 
 # Celery: Redis broker when configured; without one, background work runs inline.
-CELERY_BROKER_URL = _conf.env("BROKER_URL", "")
+CELERY_BROKER_URL = _conf.env("BROKER_URL")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_DEFAULT_QUEUE = _conf.env("QUEUE", "ls-aperturedb")
+CELERY_TASK_DEFAULT_QUEUE = _conf.env("QUEUE")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -57,12 +57,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Embedded broker for the demo: messages are files in a shared folder, no server needed.
-    _folder = _conf.env("BROKER_FOLDER", os.path.join(BASE_DATA_DIR, "celery-broker"))  # noqa: F405
+    _folder = _conf.env("BROKER_FOLDER") or os.path.join(BASE_DATA_DIR, "celery-broker")  # noqa: F405
     os.makedirs(_folder, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _folder, "data_folder_out": _folder}
 CELERY_BEAT_SCHEDULE = {
     "ls-aperturedb-reconcile-exports": {
         "task": "ls_aperturedb.tasks.reconcile_exports",
-        "schedule": float(_conf.env("RECONCILE_SECONDS", "30")),
+        "schedule": float(_conf.env("RECONCILE_SECONDS")),
     },
 }
