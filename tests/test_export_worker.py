@@ -114,10 +114,12 @@ def test_apertureDB_down_during_200_saves(api, full_project, workers, tmp_path):
         server.stop()
         started = time.time()
         ids = [annotate(api, tasks[i % 20], [box(i)]) for i in range(200)]
-        assert (time.time() - started) / 200 < 0.5  # saves did not wait on ApertureDB
+        # Saves did not wait on the dead ApertureDB (a connect attempt alone takes seconds); the bound
+        # is loose on purpose: this checks behaviour, bench/export.py measures speed.
+        assert (time.time() - started) / 200 < 2
         assert _states(target).get("exported", 0) == 0
         server = adb.server = EmulatorServer(port=adb.port, data_dir=str(tmp_path / "adb")).start()
-        wait_for(_all_exported(target, 200), timeout=90, what="200 exports after the restart")
+        wait_for(_all_exported(target, 200), timeout=180, what="200 exports after the restart")
         assert count(adb, "FindEntity", with_class="LS_annotation") == 200
         assert count(adb, "FindBoundingBox") == 200
         response, _ = adb.query([{"FindEntity": {"with_class": "LS_annotation",
