@@ -8,7 +8,11 @@
 3. Label Studio's built-in Redis source storage syncing N tasks (tasks/s);
 4. do-it-yourself: read the images and boxes with the SDK, POST tasks with predictions to Label Studio's
    import API in batches of 1,000 (tasks/s).
-``--alt-images`` runs 3 and 4 on fewer images (they are 10-30x slower); rates are per second either way.
+By default 3 and 4 run on the same N as 1 and 2, in the same process right after them, so the ratios
+are measured side by side (at 100k that adds about 10 minutes, most of it the Redis storage).
+``--alt-images M`` runs them on M images instead for a quick look; the table then says so.
+Peak RSS: sampled every 20 ms in a thread during the full sync, minus the RSS at its start, taken
+after freed heap is returned to the OS (else the sync reuses memory that setup freed and reads 0 MB).
 Prints a table, then one JSON line with the figures.
 """
 import argparse
@@ -39,7 +43,7 @@ def aperturedb_sync(user, port, images):
     resync, _ = timed(storage.sync)
     storage.refresh_from_db()
     assert storage.meta["tasks_created"] == 0 and storage.status == "completed"
-    return seconds, rss.growth, resync
+    return seconds, rss, resync
 
 
 def redis_sync(user, images):
@@ -116,7 +120,7 @@ def main(argv=None):
     user = make_user()
     emulator = Emulator(n, k)
     try:
-        sync_s, rss_growth, resync_s = aperturedb_sync(user, emulator.port, n)
+        sync_s, rss, resync_s = aperturedb_sync(user, emulator.port, n)
         redis_s = redis_sync(user, alt)
         api_s = import_api(user, emulator.port, alt)
     finally:
@@ -125,14 +129,16 @@ def main(argv=None):
     rows = [("ApertureDB sync (full)", n, sync_s, ours), ("ApertureDB re-sync, nothing new", n, resync_s, None),
             ("Label Studio Redis storage sync", alt, redis_s, redis_rate),
             ("SDK read + import API, batches of 1000", alt, api_s, api_rate)]
-    print(f"database: {connection.vendor}; {k} boxes per image; peak RSS growth during the sync {rss_growth:.0f} MB")
+    print(f"database: {connection.vendor}; {k} boxes per image; RSS during the full sync: {rss.start:.0f} MB at the "
+          f"start, {rss.peak:.0f} MB peak ({rss.samples} samples), growth {rss.growth:.0f} MB")
     print(f"{'path':42} {'tasks':>8} {'seconds':>9} {'tasks/s':>9}")
     for name, count, seconds, rate in rows:
         print(f"{name:42} {count:>8} {seconds:>9.2f} {rate and f'{rate:.0f}' or '-':>9}")
     print(f"ratio vs Redis storage: {ours / redis_rate:.1f}x; vs import API: {ours / api_rate:.1f}x")
     print(json.dumps({"bench": "import_sync", "database": connection.vendor, "images": n, "boxes_per_image": k,
                       "alt_images": alt, "sync_s": round(sync_s, 2), "tasks_per_s": round(ours),
-                      "resync_s": round(resync_s, 2), "peak_rss_growth_mb": round(rss_growth),
+                      "resync_s": round(resync_s, 2), "peak_rss_growth_mb": round(rss.growth),
+                      "rss_start_mb": round(rss.start), "rss_peak_mb": round(rss.peak),
                       "redis_tasks_per_s": round(redis_rate), "import_api_tasks_per_s": round(api_rate),
                       "x_redis": round(ours / redis_rate, 1), "x_import_api": round(ours / api_rate, 1)}))
 

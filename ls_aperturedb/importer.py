@@ -7,15 +7,20 @@ every batch; :func:`fail_if_dead` (Label Studio's list-time health check) marks 
 went stale as failed, and a new sync may then start.
 
 Each batch is one FindImage page: images already linked (or tombstoned) are skipped, the rest become
-tasks, links, predictions and annotations in one transaction with ``bulk_create`` — a killed run
-loses at most its current batch, and the unique (storage, key) link keeps one task per image.
+tasks, links, predictions and annotations in one transaction — a killed run loses at most its current
+batch, and the unique (storage, key) link keeps one task per image. Tasks, links and predictions are
+written with ``executemany`` of prepared rows under preallocated ids (:class:`_Rows`), which is what
+``bulk_create`` writes minus building a model instance and its SQL per row; while a batch is being
+written, the next page is already being fetched from ApertureDB.
 """
+import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -153,6 +158,7 @@ class Sync:
         self.query = ImageQuery.for_storage(storage)
         self.pool = storage.get_pool()
         self.report = Report()
+        self.shapes = {}  # region shape -> valid (see mapping.check_prediction)
         self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
                        "predictions_created": 0, "annotations_imported": 0}
         self.started = time.monotonic()
@@ -164,25 +170,37 @@ class Sync:
         cap = storage.limit
         probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
         offset, complete = 0, True
-        while True:
-            size = batch if cap is None else min(batch, cap - offset)
-            if size <= 0:
-                complete = False  # stopped at the limit: what lies beyond was not looked at
-                break
-            page, known, fresh = self._page(offset, size, probe)
-            self.counts["images_seen"] += page
-            if known:
-                self._seen(known)
-            self._create(fresh)
-            self._ping()  # progress counts in meta, and the heartbeat
-            probe = 2 * len(known) >= page
-            offset += page
-            if page < size:
-                break
+        ahead = None  # (offset, size, future): the next page, fetched while this one is written
+        with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-fetch") as fetcher:
+            while True:
+                size = batch if cap is None else min(batch, cap - offset)
+                if size <= 0:
+                    complete = False  # stopped at the limit: what lies beyond was not looked at
+                    break
+                if ahead is not None and ahead[:2] == (offset, size):
+                    page, known, fresh = self._split(ahead[2].result())
+                else:
+                    page, known, fresh = self._page(offset, size, probe)
+                ahead = None
+                self.counts["images_seen"] += page
+                probe = 2 * len(known) >= page
+                following = batch if cap is None else min(batch, cap - offset - page)
+                if page == size and following > 0 and not probe:
+                    ahead = (offset + page, following, fetcher.submit(self._fetch, offset + page, following))
+                if known:
+                    self._seen(known)
+                self._create(fresh)
+                self._ping()  # progress counts in meta, and the heartbeat
+                offset += page
+                if page < size:
+                    break
         if storage.sync_deletions and complete:
             self._delete_gone()
         self._finalize()
         _record(storage, self.run_id, _model().Status.COMPLETED, self._meta())
+
+    def _fetch(self, offset, size):
+        return parse_details(self.pool.query(self.query.details(offset, size))[0])
 
     def _page(self, offset, size, probe):
         """``(page length, known links {uid: task_id}, records to create)`` for one page."""
@@ -192,7 +210,9 @@ class Sync:
             new = [uid for uid in uids if uid not in known]
             records = parse_details(self.pool.query(self.query.details(uids=new))[0]) if new else []
             return len(uids), known, records
-        records = parse_details(self.pool.query(self.query.details(offset, size))[0])
+        return self._split(self._fetch(offset, size))
+
+    def _split(self, records):
         known = self._known([r.uid for r in records])
         return len(records), known, [r for r in records if r.uid not in known]
 
@@ -242,32 +262,35 @@ class Sync:
             size = sizes.get(record.uid)
             pred = prediction(record, self.mapping, size, self.report) if size else None
             if pred is not None:
-                check_prediction(self.interface, pred, record, self.mapping, self.report)
-            rows.append((record, task_data(record, self.mapping), pred, self._annotations(record)))
+                check_prediction(self.interface, pred, record, self.mapping, self.report, self.shapes)
+            data = task_data(record, self.mapping)  # JSON text now, not while holding the write lock
+            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score")),
+                         self._annotations(record)))
         overlap = self.project.maximum_annotations
-        with transaction.atomic():
+        with transaction.atomic(), connection.cursor() as cursor:
             # Write first: the batch commits only while this run owns the storage, and on SQLite the
             # transaction takes its write lock now instead of failing to upgrade a read lock later.
             self._ping()
             project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
             inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
-            tasks = []
-            for i, (record, data, pred, anns) in enumerate(rows):
+            task_ids = _next_ids(cursor, Task, len(rows))
+            tasks, links, predictions, annotations = [], [], [], []
+            for i, (task_id, (record, _, data, pred, anns)) in enumerate(zip(task_ids, rows)):
                 done = [a for a in anns if not a["was_cancelled"]]
-                tasks.append(Task(project=project, data=data, overlap=overlap, inner_id=inner + i,
-                                  total_predictions=1 if pred else 0, total_annotations=len(done),
-                                  cancelled_annotations=len(anns) - len(done),
-                                  is_labeled=len({a["completed_by_id"] for a in done}) >= overlap))
-            Task.objects.bulk_create(tasks, batch_size=BULK)
-            ApertureDBImportStorageLink.objects.bulk_create(
-                [ApertureDBImportStorageLink(task=task, key=row[0].uid, storage=self.storage, seen_by_sync=self.run_id)
-                 for task, row in zip(tasks, rows)], batch_size=BULK)
-            predictions = [Prediction(task=task, project=project, result=row[2]["result"],
-                                      score=row[2].get("score"), model_version=row[2]["model_version"])
-                           for task, row in zip(tasks, rows) if row[2] is not None]
-            Prediction.objects.bulk_create(predictions, batch_size=BULK)
-            annotations = [Annotation(task=task, project=project, **fields)
-                           for task, row in zip(tasks, rows) for fields in _annotation_fields(row[3])]
+                tasks.append((task_id, data, inner + i, overlap, 1 if pred else 0, len(done),
+                              len(anns) - len(done), len({a["completed_by_id"] for a in done}) >= overlap))
+                links.append((task_id, record.uid))
+                if pred is not None:
+                    predictions.append((task_id, *pred))
+                annotations.extend(Annotation(task_id=task_id, project=project, **fields)
+                                   for fields in _annotation_fields(anns))
+            now = timezone.now()
+            _Rows(Task, ("id", "data", "inner_id", "overlap", "total_predictions", "total_annotations",
+                         "cancelled_annotations", "is_labeled"), project=project.pk).insert(cursor, tasks, now)
+            _Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
+                  seen_by_sync=self.run_id).insert(cursor, links, now)
+            _Rows(Prediction, ("task", "result", "score"), project=project.pk,
+                  model_version=self.mapping.model_version).insert(cursor, predictions, now)
             Annotation.objects.bulk_create(annotations, batch_size=BULK)
             project.summary.update_data_columns([row[1] for row in rows])
             if annotations:
@@ -278,7 +301,7 @@ class Sync:
         if predictions and not self.project.model_version:
             Project.objects.filter(pk=self.project.pk, model_version="").update(
                 model_version=self.mapping.model_version)
-        self._webhook([t.id for t in tasks])
+        self._webhook(task_ids)
 
     def _annotations(self, record):
         """Annotations exported earlier for this project, unless they still exist here."""
@@ -358,3 +381,55 @@ def _annotation_fields(annotations):
     for a in annotations:
         yield {"result": a["result"], "completed_by_id": a["completed_by_id"], "was_cancelled": a["was_cancelled"],
                "ground_truth": a["ground_truth"], "lead_time": a["lead_time"]}
+
+
+def _next_ids(cursor, model, count):
+    """``count`` fresh primary keys of ``model``'s table, ascending, never used before."""
+    table = model._meta.db_table
+    if not count:
+        return []
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return sorted(row[0] for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        # The batch's transaction holds SQLite's write lock (no other writer until it commits), and an
+        # AUTOINCREMENT table never reuses an id: start past both its largest id and its sequence.
+        cursor.execute(f"SELECT max(id) FROM {connection.ops.quote_name(table)}")
+        last = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        last = max(last, row[0] if row else 0)
+        return list(range(last + 1, last + 1 + count))
+    raise NotImplementedError(f"ApertureDB import sync supports SQLite and PostgreSQL, not {connection.vendor}")
+
+
+class _Rows:
+    """An ``executemany`` INSERT into ``model``'s table: ``varying`` fields come with each row (values
+    ready for the database: ids, numbers, JSON text), ``fixed`` ones are given once, and every other
+    field takes its model default (or the batch's time), prepared once: the rows ``bulk_create`` writes."""
+
+    def __init__(self, model, varying, **fixed):
+        self.model, self.varying, self.fixed = model, varying, fixed
+
+    def insert(self, cursor, rows, now):
+        if not rows:
+            return
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        constants = []
+        for name, f in fields.items():
+            if name in self.varying or name == "id":  # without an id in ``varying``, the table numbers the rows
+                continue
+            if name in self.fixed:
+                value = self.fixed[name]
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                value = now
+            else:
+                value = f.get_default()
+            constants.append((f.column, value if name in self.fixed and f.is_relation
+                              else f.get_db_prep_save(value, connection)))
+        columns = [fields[name].column for name in self.varying] + [c for c, _ in constants]
+        tail = tuple(v for _, v in constants)
+        quote = connection.ops.quote_name
+        sql = (f"INSERT INTO {quote(self.model._meta.db_table)} ({', '.join(map(quote, columns))}) "
+               f"VALUES ({', '.join(['%s'] * len(columns))})")
+        cursor.executemany(sql, [row + tail for row in rows])

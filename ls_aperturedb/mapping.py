@@ -6,6 +6,7 @@ plain success (labels missing from the config, regions without a control, predic
 """
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from ls_aperturedb.query import SCORE_PROPERTIES
 
 URL_SCHEME = "aperturedb"
 MAX_EXPLAINED = 20  # problems explained in meta (all are counted)
+_NOT_ALNUM = re.compile(r"[^\w]|_")  # what str.isalnum() rejects
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def _score(entity):
 
 
 def _region_id(uid, ring=None):
-    base = "adb_" + "".join(c if c.isalnum() else "_" for c in str(uid))
+    base = "adb_" + _NOT_ALNUM.sub("_", str(uid))
     return base if ring is None else f"{base}_{ring}"
 
 
@@ -163,16 +165,23 @@ def prediction(record, mapping, size, report):
     return pred
 
 
-def check_prediction(interface, pred, record, mapping, report):
+def check_prediction(interface, pred, record, mapping, report, cache=None):
     """Run ``validate_prediction`` over the regions whose labels the config knows; count failures.
 
     Regions with labels the config lacks are imported anyway and counted separately (see ``_labels``).
+    With a ``cache`` (a dict kept for one sync), a region is validated once per :func:`_shape`: a
+    sync of 100k images has only a handful of shapes, and validating every region costs as much as
+    writing it. A prediction with a region of a new shape, a region that failed, or an unusual score
+    goes through ``validate_prediction`` whole, so failures are counted and explained exactly as
+    without the cache.
     """
     target = mapping.target
     known = {c.name: c.labels for c in (target.rectangles, target.polygons) if c is not None}
     checked = [r for r in pred["result"]
                if set(r["value"].get(r["type"], ())) <= known.get(r["from_name"], frozenset())]
     if not checked:
+        return True
+    if cache is not None and _cached_valid(interface, pred, checked, cache):
         return True
     errors = interface.validate_prediction({**pred, "result": checked}, return_errors=True)
     if errors:
@@ -181,6 +190,41 @@ def check_prediction(interface, pred, record, mapping, report):
         return False
     return True
 
+
+def _cached_valid(interface, pred, regions, cache):
+    """True when every region has a shape already found valid (validating new shapes on the way)."""
+    score = pred.get("score")
+    if score is not None and not (isinstance(score, (int, float)) and 0.0 <= score <= 1.0):
+        return False
+    for region in regions:
+        shape = _shape(region)
+        valid = cache.get(shape)
+        if valid is None:
+            valid = cache[shape] = not interface.validate_prediction({"result": [region]}, return_errors=True)
+        if not valid:
+            return False
+    return True
+
+
+def _shape(region):
+    """What validation of a region can depend on. The SDK checks that a region has ``from_name``,
+    ``to_name``, ``type`` and ``value``, and then only those: they are kept with their strings and
+    structure, except that every finite number in [0, 100] inside ``value`` (percent coordinates,
+    rotation) is reduced to its type; any other number stays as it is. Of the other keys
+    (``original_width``, ``score``, ``id``...) only the names count."""
+    return (region.get("from_name"), region.get("to_name"), region.get("type"), tuple(region),
+            _value_shape(region.get("value")))
+
+
+def _value_shape(value):
+    kind = type(value)
+    if kind is float or kind is int:
+        return kind if 0 <= value <= 100 else value
+    if kind is dict:
+        return tuple([(k, _value_shape(v)) for k, v in value.items()])
+    if kind is list:
+        return ("[]", *[_value_shape(v) for v in value])
+    return value
 
 def annotation(entity):
     """An LS_annotation entity (written by the target storage) as annotation fields, or ``None``."""

@@ -108,6 +108,26 @@ def test_invalid_prediction_counted_and_explained():
     assert report.invalid_predictions == 1 and "image 9.0.9" in report.problems[0]
 
 
+@pytest.mark.parametrize("box, score, valid, shapes", [
+    ({"x": 10, "y": 5, "width": 20, "height": 5}, 0.5, True, 1),
+    ({"x": 150, "y": 0, "width": 80, "height": 5}, 0.5, False, 3),  # outside the image: x kept in the shape
+    ({"x": 10, "y": 5, "width": 20, "height": 5}, 3.0, False, 0),  # score above 1: validated whole
+])
+def test_shape_cache_agrees_with_validate_prediction(box, score, valid, shapes):
+    """Validated once per region shape, counted and explained like validate_prediction on each."""
+    interface, cache, cached, plain = LabelInterface(CUSTOM), {}, Report(), Report()
+    for n in range(3):
+        shifted = {**box, "x": box["x"] + n}  # same shape, other coordinates
+        record = ImageRecord(f"9.0.{n}", {}, boxes=[{"_uniqueid": f"2.0.{n}", "_label": "cat", "_coordinates": shifted,
+                                                     "confidence": score}])
+        pred = prediction(record, _mapping(), (100, 100), Report())
+        assert check_prediction(interface, pred, record, _mapping(), cached, cache) is valid
+        assert check_prediction(interface, pred, record, _mapping(), plain) is valid
+    assert cached.invalid_predictions == plain.invalid_predictions == (0 if valid else 3)
+    assert cached.problems == plain.problems
+    assert len(cache) == shapes
+
+
 def test_annotation_entity():
     got = annotation({"ls_annotation_id": 5, "result": '[{"type": "choices"}]', "completed_by": "a@b.c",
                       "created_at": {"_date": "2024-01-01T00:00:00+00:00"}, "was_cancelled": False})
