@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 SIZE_PROPERTIES = ("width", "height", "adb_image_width", "adb_image_height")
 SCORE_PROPERTIES = ("score", "confidence")
+# Set on every region node the target storage writes: those are labels, never model predictions.
+EXPORTED_REGION_MARKER = "ls_annotation_id"
 ANNOTATION_CLASS = "LS_annotation"
 ANNOTATION_CONNECTION = "LS_annotation_image"
 ANNOTATION_PROPERTIES = ("ls_annotation_id", "ls_project_id", "ls_task_id", "completed_by", "created_at",
@@ -63,7 +65,8 @@ class ImageQuery:
         if self.include_regions:
             for command, extra in (("FindBoundingBox", {"coordinates": True}), ("FindPolygon", {"vertices": True})):
                 body = {"is_connected_to": {"ref": 1}, "group_by_source": True, "labels": True,
-                        "uniqueids": True, **extra, "results": {"list": list(SCORE_PROPERTIES)}}
+                        "uniqueids": True, **extra,
+                        "results": {"list": [*SCORE_PROPERTIES, EXPORTED_REGION_MARKER]}}
                 if self.region_constraints:
                     body["constraints"] = self.region_constraints
                 query.append({command: body})
@@ -92,9 +95,14 @@ def _groups(response, command):
     return {}
 
 
+def _predicted(groups):
+    """Drop the regions of exported annotations; they come back inside their annotation instead."""
+    return {uid: [r for r in regions if EXPORTED_REGION_MARKER not in r] for uid, regions in groups.items()}
+
+
 def parse_details(response):
     """Records in FindImage order; regions and annotations attached by source image."""
-    boxes, polygons = _groups(response, "FindBoundingBox"), _groups(response, "FindPolygon")
+    boxes, polygons = _predicted(_groups(response, "FindBoundingBox")), _predicted(_groups(response, "FindPolygon"))
     annotations = _groups(response, "FindEntity")
     records = []
     for entity in response[0]["FindImage"].get("entities") or []:
