@@ -20,6 +20,7 @@ def main(argv=None):
     ap.add_argument("--key", default=None)
     ap.add_argument("--max-message-size", type=int, default=256 * 1024 * 1024)
     ap.add_argument("--seed", type=int, default=0, help="generate N demo images with regions")
+    ap.add_argument("--seed-scale", type=int, default=1, help="enlarge seeded images (1: 48-120 px wide)")
     args = ap.parse_args(argv)
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
@@ -29,7 +30,7 @@ def main(argv=None):
                          max_message_size=args.max_message_size).start()
     if args.seed:
         from .seed import seed
-        seed(srv, args.seed)
+        seed(srv, args.seed, scale=args.seed_scale)
     print(f"ApertureDB emulator listening on {srv.host}:{srv.port} (tls={args.tls})", flush=True)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,9 +21,9 @@ def make_jpeg(width, height, rng):
     return out.getvalue()
 
 
-def image_commands(i, rng, dataset="seed"):
-    """Commands + blob adding image `i` with 2-3 boxes and one polygon."""
-    w, h = SIZES[i % len(SIZES)]
+def image_commands(i, rng, dataset="seed", scale=1):
+    """Commands + blob adding image `i` with 2-3 boxes and one polygon (`scale` enlarges the image)."""
+    w, h = (side * scale for side in SIZES[i % len(SIZES)])
     q = [{"AddImage": {"_ref": 1, "properties": {
         "dataset": dataset, "split": "train" if i % 5 else "val", "index": i,
         "width": w, "height": h}}}]
@@ -50,14 +50,14 @@ def _renumber(cmds, base):
     return cmds
 
 
-def seed(target, n, batch=50, dataset="seed", start=0, rng_seed=0):
+def seed(target, n, batch=50, dataset="seed", start=0, rng_seed=0, scale=1):
     """Add `n` images to an EmulatorServer (directly) or through an SDK Connector."""
     rng = random.Random(rng_seed)
     added = 0
     for lo in range(start, start + n, batch):
         query, blobs = [], []
         for k, i in enumerate(range(lo, min(lo + batch, start + n))):
-            q, b = image_commands(i, rng, dataset)
+            q, b = image_commands(i, rng, dataset, scale)
             query += _renumber(q, k)
             blobs += b
         if hasattr(target, "store"):

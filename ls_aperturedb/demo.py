@@ -120,7 +120,7 @@ class Demo:
         cmd = [sys.executable, "-m", "aperturedb_emulator", "--port", str(self.adb_port),
                "--data-dir", os.path.join(self.root, "aperturedb")]
         if not seeded:
-            cmd += ["--seed", str(self.args.images)]
+            cmd += ["--seed", str(self.args.images), "--seed-scale", "6"]
         say(f"starting the ApertureDB emulator on 127.0.0.1:{self.adb_port}"
             + ("" if seeded else f", seeding {self.args.images} sample images"))
         self.spawn("aperturedb", cmd, env)
