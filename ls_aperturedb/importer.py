@@ -170,26 +170,32 @@ class Sync:
         cap = storage.limit
         probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
         offset, complete = 0, True
-        ahead = None  # (offset, size, future): the next page, fetched while this one is written
-        with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-fetch") as fetcher:
+        ahead = None  # (offset, size, future): the next page, fetched and mapped while this one is written
+        with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-ahead") as worker:
             while True:
                 size = batch if cap is None else min(batch, cap - offset)
                 if size <= 0:
                     complete = False  # stopped at the limit: what lies beyond was not looked at
                     break
                 if ahead is not None and ahead[:2] == (offset, size):
-                    page, known, fresh = self._split(ahead[2].result())
+                    records, rows, report = ahead[2].result()
+                    page, known, fresh = self._split(records)
+                    if known:  # mapped ahead without knowing which are new: map what is new again
+                        rows = self._prepare(fresh, self.report)
+                    else:
+                        self.report.add(report)
                 else:
                     page, known, fresh = self._page(offset, size, probe)
+                    rows = self._prepare(fresh, self.report)
                 ahead = None
                 self.counts["images_seen"] += page
                 probe = 2 * len(known) >= page
                 following = batch if cap is None else min(batch, cap - offset - page)
                 if page == size and following > 0 and not probe:
-                    ahead = (offset + page, following, fetcher.submit(self._fetch, offset + page, following))
+                    ahead = (offset + page, following, worker.submit(self._ahead, offset + page, following))
                 if known:
                     self._seen(known)
-                self._create(fresh)
+                self._create(rows)
                 self._ping()  # progress counts in meta, and the heartbeat
                 offset += page
                 if page < size:
@@ -201,6 +207,12 @@ class Sync:
 
     def _fetch(self, offset, size):
         return parse_details(self.pool.query(self.query.details(offset, size))[0])
+
+    def _ahead(self, offset, size):
+        """In the worker thread: the next page fetched and mapped, with a report of its own (merged
+        only if the page is created as it is). Touches no Label Studio database."""
+        records, report = self._fetch(offset, size), Report()
+        return records, self._prepare(records, report), report
 
     def _page(self, offset, size, probe):
         """``(page length, known links {uid: task_id}, records to create)`` for one page."""
@@ -233,7 +245,7 @@ class Sync:
             self.storage.links.filter(key__in=list(known)).update(seen_by_sync=self.run_id)
 
     # ------------------------------------------------------------ creating tasks
-    def _sizes(self, records):
+    def _sizes(self, records, report):
         sizes = {r.uid: image_size(r.properties, self.mapping) for r in records}
         missing = [uid for uid, size in sizes.items() if size is None]
         for uid in missing:  # rare: images without any size property; read their header
@@ -242,30 +254,35 @@ class Sync:
             if entities and blobs:
                 try:
                     sizes[uid] = header_size(blobs[entities[0].get("_blob_index", 0)])
-                    self.report.sizes_from_header += 1
+                    report.sizes_from_header += 1
                 except Exception as exc:  # undecodable header: the task is still created
-                    self.report.explain(f"image {uid}: size unknown ({exc}); its regions were not imported")
+                    report.explain(f"image {uid}: size unknown ({exc}); its regions were not imported")
         return sizes
 
-    def _create(self, records):
-        if not records:
+    def _prepare(self, records, report):
+        """``(record, task data, its JSON, (prediction result JSON, score) or None)`` per record: sizes,
+        predictions validated, JSON text made — everything but the Label Studio database."""
+        needs_size = [r for r in records if r.boxes or r.polygons]
+        sizes = self._sizes(needs_size, report) if needs_size else {}
+        rows = []
+        for record in records:
+            size = sizes.get(record.uid)
+            pred = prediction(record, self.mapping, size, report) if size else None
+            if pred is not None:
+                check_prediction(self.interface, pred, record, self.mapping, report, self.shapes)
+            data = task_data(record, self.mapping)
+            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score"))))
+        return rows
+
+    def _create(self, prepared):
+        if not prepared:
             return
         from projects.models import Project
         from tasks.models import Annotation, Prediction, Task
 
         from ls_aperturedb.models import ApertureDBImportStorageLink
 
-        needs_size = [r for r in records if r.boxes or r.polygons]
-        sizes = self._sizes(needs_size) if needs_size else {}
-        rows = []
-        for record in records:
-            size = sizes.get(record.uid)
-            pred = prediction(record, self.mapping, size, self.report) if size else None
-            if pred is not None:
-                check_prediction(self.interface, pred, record, self.mapping, self.report, self.shapes)
-            data = task_data(record, self.mapping)  # JSON text now, not while holding the write lock
-            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score")),
-                         self._annotations(record)))
+        rows = [(*row, self._annotations(row[0])) for row in prepared]
         overlap = self.project.maximum_annotations
         with transaction.atomic(), connection.cursor() as cursor:
             # Write first: the batch commits only while this run owns the storage, and on SQLite the

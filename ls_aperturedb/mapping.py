@@ -47,6 +47,15 @@ class Report:
         if len(self.problems) < MAX_EXPLAINED:
             self.problems.append(message)
 
+    def add(self, other):
+        """Count in ``other`` (a report of later work), keeping the first explanations."""
+        self.labels_not_in_config.update(other.labels_not_in_config)
+        self.regions_without_control.update(other.regions_without_control)
+        self.invalid_predictions += other.invalid_predictions
+        self.sizes_from_header += other.sizes_from_header
+        for message in other.problems:
+            self.explain(message)
+
     def as_meta(self):
         return {"labels_not_in_config": dict(self.labels_not_in_config),
                 "regions_without_control": dict(self.regions_without_control),

@@ -115,6 +115,29 @@ def test_image_size_from_header_when_no_property(api, project, adb):
     assert box["value"]["x"] == 8 * 100.0 / 80
 
 
+def test_pages_mapped_ahead_count_only_what_is_created(api, project, adb):
+    """The next page is fetched and mapped while one is written; if it holds known images after all,
+    only its new images are mapped again and counted."""
+    from tasks.models import Task
+
+    from ls_aperturedb.models import ApertureDBImportStorageLink
+
+    for _ in range(6):
+        add_image(adb, {"width": 64, "height": 48}, boxes=[("zebra", {"x": 1, "y": 1, "width": 5, "height": 5}, {})])
+    storage = create(api, project, adb, batch_size=2)
+    assert sync(api, storage["id"])["meta"]["labels_not_in_config"] == {"zebra": 6}
+    links = ApertureDBImportStorageLink.objects.filter(storage_id=storage["id"])
+    uids = list(links.order_by("id").values_list("key", flat=True))  # in sync order
+    gone = ApertureDBImportStorageLink.objects.filter(storage_id=storage["id"], key__in=[uids[0], uids[1], uids[3]])
+    task_ids = list(gone.values_list("task_id", flat=True))
+    gone.delete()
+    Task.objects.filter(id__in=task_ids).delete()
+    meta = sync(api, storage["id"])["meta"]  # page 1 new (no probing after it), page 2 fetched ahead: one known
+    assert (meta["tasks_created"], meta["tasks_existed"], meta["labels_not_in_config"]) == (3, 3, {"zebra": 3})
+    assert sorted(links.values_list("key", flat=True)) == sorted(uids) and project.tasks.count() == 6
+    assert all(t.predictions.count() == 1 for t in project.tasks.all())
+
+
 def test_resync_writes_nothing_and_adds_only_new(api, project, adb):
     for _ in range(5):
         add_image(adb, {"width": 64, "height": 48}, boxes=[BOX])
