@@ -9,9 +9,10 @@ went stale as failed, and a new sync may then start.
 Each batch is one FindImage page: images already linked (or tombstoned) are skipped, the rest become
 tasks, links, predictions and annotations in one transaction — a killed run loses at most its current
 batch, and the unique (storage, key) link keeps one task per image. Tasks, links and predictions are
-written with ``executemany`` of prepared rows under preallocated ids (:class:`_Rows`), which is what
-``bulk_create`` writes minus building a model instance and its SQL per row; while a batch is being
-written, the next page is already being fetched from ApertureDB.
+written with ``executemany`` of prepared rows (:class:`_Rows`; task ids allocated first), which is what
+``bulk_create`` writes minus building a model instance and its SQL per row. Predictions are validated
+once per region shape (``mapping.check_prediction``). While a batch is written, a worker thread
+fetches the next page from ApertureDB and maps it (no Label Studio database there).
 """
 import json
 import logging
