@@ -10,6 +10,7 @@ import os
 import socket
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 from ls_aperturedb import conf
@@ -156,17 +157,31 @@ def check(config, timeout=None):
 
 
 def _get_status(connector, config, timeout):
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # the SDK opens its socket without a timeout
+    # The SDK opens its socket without a timeout: ask in a helper thread and stop waiting after
+    # ``timeout`` (closing the connector unblocks that thread), instead of changing the process-wide
+    # socket default under a threaded web server.
+    outcome = {}
+
+    def ask():
+        try:
+            outcome["response"] = connector.query([{"GetStatus": {}}])[0]
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    asker = threading.Thread(target=ask, name="ls-aperturedb-check", daemon=True)
+    asker.start()
+    asker.join(timeout)
+    if asker.is_alive():
+        raise ConnectionProblem("hostname", f"{config.address} did not answer within {timeout:g}s") from None
     try:
-        response, _ = connector.query([{"GetStatus": {}}])
+        if "error" in outcome:
+            raise outcome["error"]
+        response = outcome["response"]
     except ssl.SSLError as exc:
         raise ConnectionProblem("use_ssl", f"TLS handshake with {config.address} failed: {exc.reason or exc}") from None
     except AssertionError as exc:  # the SDK asserts on certificate verification failures
         raise ConnectionProblem("ca_cert", f"TLS certificate of {config.address} not trusted: "
                                 f"{str(exc).splitlines()[0]}") from None
-    except socket.timeout:
-        raise ConnectionProblem("hostname", f"{config.address} did not answer within {timeout:g}s") from None
     except Exception as exc:
         text = str(exc)
         if "Server did not accept protocol" in text:
@@ -176,8 +191,6 @@ def _get_status(connector, config, timeout):
             who = "token" if config.token else "password"
             raise ConnectionProblem(who, f"ApertureDB at {config.address} rejected the credentials") from None
         raise ConnectionProblem("hostname", f"ApertureDB at {config.address} failed: {text[:300]}") from None
-    finally:
-        socket.setdefaulttimeout(previous)
     if isinstance(response, dict) or not response or response[0].get("GetStatus", {}).get("status") != 0:
         raise ConnectionProblem("hostname", f"unexpected GetStatus reply from {config.address}: {str(response)[:300]}")
     return response[0]["GetStatus"]

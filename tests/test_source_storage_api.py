@@ -95,6 +95,26 @@ def test_unreachable_host_names_host_and_port_quickly(api, project, adb):
     assert f"127.0.0.1:{port}" in response.json()["validation_errors"]["hostname"][0]
 
 
+def test_server_that_never_answers_is_400_within_the_timeout(api, project, adb, settings):
+    import threading
+
+    settings.APERTUREDB_CONNECT_TIMEOUT = "1"
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never says hello
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
+    try:
+        started = time.monotonic()
+        response = api.post(f"{API}/validate", {"project": project.id, "title": "x", **adb.storage_fields(),
+                                                "port": silent.getsockname()[1]}, content_type="application/json")
+        assert time.monotonic() - started < 5
+        assert response.status_code == 400
+        assert "did not answer within 1s" in response.json()["validation_errors"]["hostname"][0]
+    finally:
+        silent.close()
+
+
 def test_bad_aperturedb_key(api, project, adb):
     response = api.post(f"{API}/validate", {"project": project.id, "aperturedb_key": "garbage"},
                         content_type="application/json")
