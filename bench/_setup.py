@@ -9,6 +9,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The test suite's helpers (imported before Label Studio puts its own ``tests`` package on sys.path).
+from tests.fixtures.labelstudio import make_project, make_user as _make_user  # noqa: E402,F401
+from tests.fixtures.labelstudio import token_client as api_client  # noqa: E402,F401
 
 
 def django_up(extra_env=None):
@@ -40,30 +43,7 @@ def django_up(extra_env=None):
 
 
 def make_user(email="bench@example.com"):
-    from organizations.models import Organization
-    from users.models import User
-
-    user = User.objects.create(email=email, username=email)
-    org = Organization.create_organization(created_by=user, title="bench")
-    org.jwt.legacy_api_tokens_enabled = True
-    org.jwt.save()
-    user.active_organization = org
-    user.save(update_fields=["active_organization"])
-    return user
-
-
-def api_client(user):
-    """Label Studio's full HTTP stack in process, authenticated like an API user."""
-    from django.test import Client
-
-    return Client(HTTP_AUTHORIZATION=f"Token {user.reset_token().key}")
-
-
-def make_project(user, config, title):
-    from projects.models import Project
-
-    return Project.objects.create(title=title, label_config=config, created_by=user,
-                                  organization=user.active_organization)
+    return _make_user(email)
 
 
 EMULATOR = r"""
