@@ -16,8 +16,10 @@ REF_PARAMS_TOP = ("image_ref", "ref", "src", "dst")
 
 
 class Txn:
-    def __init__(self, store, blobs):
+    def __init__(self, store, blobs, query=()):
         self.store = store
+        self.query = query          # the transaction's commands (batch snapshots are keyed by it)
+        self.index = 0              # the position of the command running now
         self.blobs_in = blobs
         self.blob_cursor = 0
         self.refs = {}
@@ -113,10 +115,11 @@ def execute(store, query, blobs):
         return transaction_error(e.info, getattr(e, "command", None), e.status), []
     with store.lock:
         store.begin()
-        txn = Txn(store, blobs)
+        txn = Txn(store, blobs, query)
         responses = []
         for i, cmd in enumerate(query):
             (name, params), = cmd.items()
+            txn.index = i
             try:
                 resp = COMMANDS[name].run(txn, name, params)
             except QueryError as e:

@@ -113,6 +113,7 @@ class Store:
         self._dirty_conns = set()
         self._dirty_indexes = False
         self.cache = {}
+        self.batches = {}            # batched reads: query key -> (items, total), see commands/batch.py
 
     def reset(self):
         with self.lock:

@@ -1,5 +1,6 @@
 """Command specs: parameter names and types, checked before the transaction runs."""
 from ..errors import ParameterError
+from .batch import check_batch
 
 TYPES = {
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -37,6 +38,10 @@ class Command:
                 raise ParameterError(f"{name}: missing required parameter '{key}'")
         if "results" in p:
             check_results(name, p["results"])
+        if "batch" in p:
+            check_batch(name, p["batch"])
+            if p.get("group_by_source"):
+                raise ParameterError(f"{name}: 'batch' cannot be combined with 'group_by_source'")
         if self._check:
             self._check(name, p)
 
@@ -65,7 +70,7 @@ def check_results(name, r):
 
 FIND_PARAMS = {"_ref": "int", "constraints": "constraints", "results": "dict", "unique": "bool",
                "sort": "sort", "limit": "int", "offset": "int", "uniqueids": "bool",
-               "is_connected_to": "dict", "group_by_source": "bool"}
+               "is_connected_to": "dict", "group_by_source": "bool", "batch": "dict"}
 ADD_PARAMS = {"_ref": "int", "properties": "dict", "if_not_found": "constraints", "connect": "dict"}
 UPDATE_PARAMS = {"ref": "int", "constraints": "constraints", "properties": "dict",
                  "remove_props": "list"}

@@ -1,11 +1,12 @@
 """Shared machinery for Find/Update/Delete/Add over objects and connections."""
 import json
+from typing import NamedTuple, Optional
 
 from ..constraints import MISSING, compile_constraints, dump_value, kind, parse_properties
 from ..errors import (NotUniqueError, OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS,
                       STATUS_OK)
-from ..store import RefSet
-from ..store import Conn
+from ..store import Conn, RefSet
+from . import batch
 
 DIRECTIONS = ("in", "out", "any")
 _KIND_ORDER = {"b": 0, "n": 1, "s": 2, "d": 3}
@@ -209,6 +210,32 @@ def page(name, p, items):
     return items[offset:offset + limit]
 
 
+class Selection(NamedTuple):
+    """What a Find command answers with: the page (or batch) of items, the referenced object
+    each was reached from (group_by_source), the number of matches, and the reply's "batch"."""
+    items: list
+    sources: Optional[dict]
+    total: int
+    batch: Optional[dict] = None
+
+
+def select_objects(txn, name, p, cls, **match_kw):
+    """Match, page (unique/offset/limit, then batch) and bind the command's _ref."""
+    if "batch" in p:
+        kept = batch.cached(txn, p)
+        if kept is None:
+            matched, sources = match_objects(txn, name, p, cls, **match_kw)
+            kept = (page(name, p, matched), len(matched))
+            batch.keep(txn, *kept)
+        items, info = batch.cut(txn, p, kept[0])
+        sel = Selection(items, None, kept[1], info)
+    else:
+        matched, sources = match_objects(txn, name, p, cls, **match_kw)
+        sel = Selection(page(name, p, matched), sources, len(matched))
+    bind_objects(txn, p, sel.items, sel.sources)
+    return sel
+
+
 # ------------------------------------------------------------------ responses
 def entity_dict(item, results, uniqueids):
     e = {}
@@ -231,9 +258,8 @@ def entity_dict(item, results, uniqueids):
     return e
 
 
-def find_response(name, p, items, sources, extras=None, wants_extras=False, total=None,
-                  blobs=False, key="entities"):
-    """Build a Find* reply for a page of items.
+def find_response(name, p, sel, extras=None, wants_extras=False, blobs=False, key="entities"):
+    """Build a Find* reply for a Selection.
 
     Per docs.aperturedata.io query_language/Overview/Responses: "returned" is the number of
     entities, connections or blobs returned, so it is 0 when only aggregates (count) were
@@ -242,14 +268,18 @@ def find_response(name, p, items, sources, extras=None, wants_extras=False, tota
     objects (before limit/offset). Recorded replies: Cookbook notebooks/simple/BulkEmbeddings
     ({"count": 1, "returned": 0, "status": 0}), Connections ({"returned": 0, "status": 0} for an
     empty FindImage with results.list and blobs), Regions (FindImage with _ref: returned 0).
+    A batched read also answers "batch" (see batch.py).
     """
+    items, sources = sel.items, sel.sources
     results = p.get("results") or {}
     want = bool(results.get("list") or results.get("all_properties") or p.get("uniqueids")
                 or wants_extras)
     returned = len(items) if (want or blobs) else 0
     resp = {"status": STATUS_OK, "returned": returned}
+    if sel.batch is not None:
+        resp["batch"] = sel.batch
     if results.get("count"):
-        resp["count"] = len(items) if total is None else total
+        resp["count"] = sel.total
     if not want or not items:
         return resp
     uniqueids = p.get("uniqueids", False)

@@ -3,7 +3,7 @@ from ..constraints import compile_constraints, parse_properties
 from ..errors import OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS, STATUS_OK
 from ..store import RefSet
 from .base import Command
-from .common import _scan, find_response, page, parse_sort, sort_items, update_props
+from .common import Selection, _scan, find_response, page, parse_sort, sort_items, update_props
 
 
 def _objects(txn, name, p, key):
@@ -72,7 +72,7 @@ def find_connection(txn, name, p):
     items = page(name, p, matched)
     if "_ref" in p:
         txn.refs[p["_ref"]] = RefSet("connection", items)
-    return find_response(name, p, items, None, total=len(matched), key="connections")
+    return find_response(name, p, Selection(items, None, len(matched)), key="connections")
 
 
 def update_connection(txn, name, p):

@@ -3,7 +3,7 @@ from ..constraints import parse_properties
 from ..errors import ParameterError, STATUS_OK
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
-                     find_response, match_objects, page, targets, update_props)
+                     find_response, select_objects, targets, update_props)
 
 
 def add_entity(txn, name, p):
@@ -21,10 +21,7 @@ def add_entity(txn, name, p):
 
 
 def find_entity(txn, name, p):
-    matched, sources = match_objects(txn, name, p, p.get("with_class"))
-    items = page(name, p, matched)
-    bind_objects(txn, p, items, sources)
-    return find_response(name, p, items, sources, total=len(matched))
+    return find_response(name, p, select_objects(txn, name, p, p.get("with_class")))
 
 
 def update_entity(txn, name, p):

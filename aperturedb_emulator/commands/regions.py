@@ -10,7 +10,7 @@ from ..errors import ParameterError, QueryError, STATUS_OK
 from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
-                     exists_response, find_response, match_objects, page, targets, update_props)
+                     exists_response, find_response, select_objects, targets, update_props)
 
 REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool",
                "blobs": "bool", "as_format": "str", "operations": "list"}
@@ -127,10 +127,7 @@ def _all_props_extras(p, e, area):
 
 
 def find_bbox(txn, name, p):
-    matched, sources = match_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE,
-                                     label_key="with_label")
-    items = page(name, p, matched)
-    bind_objects(txn, p, items, sources)
+    sel = select_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE, label_key="with_label")
 
     def extras(o, e):
         if p.get("coordinates"):
@@ -140,22 +137,22 @@ def find_bbox(txn, name, p):
         _all_props_extras(p, e, _bbox_area(o))
 
     blobs = p.get("blobs", False)
-    resp = find_response(name, p, items, sources, extras,
+    resp = find_response(name, p, sel, extras,
                          wants_extras=bool(p.get("coordinates") or p.get("labels") or p.get("areas")),
-                         total=len(matched), blobs=blobs)
-    if blobs and items:
-        _region_blobs(txn, name, p, items, sources, resp, BBOX_TO_IMAGE, lambda o: o.rect)
+                         blobs=blobs)
+    if blobs and sel.items:
+        _region_blobs(txn, name, p, sel, resp, BBOX_TO_IMAGE, lambda o: o.rect)
     return resp
 
 
-def _region_blobs(txn, name, p, items, sources, resp, conn_cls, rect_of):
+def _region_blobs(txn, name, p, sel, resp, conn_cls, rect_of):
     """blobs: true on FindBoundingBox / FindPolygon returns the region's pixels (Cookbook
     Regions.ipynb: both replies carry blobs_start and _blob_index). The emulator crops the
     image to the box, or to the polygon's _bounds."""
     from .images import image_bytes
     store = txn.store
     start = len(txn.out_blobs)
-    for o in blob_order(items, sources, resp):
+    for o in blob_order(sel.items, sel.sources, resp):
         image = next(c.dst for c in store.out_edges.get(o.oid, {}).values() if c.cls == conn_cls)
         x, y, w, h = rect_of(o)
         crop = {"type": "crop", "x": x, "y": y, "width": w, "height": h}
@@ -164,10 +161,7 @@ def _region_blobs(txn, name, p, items, sources, resp, conn_cls, rect_of):
 
 
 def find_polygon(txn, name, p):
-    matched, sources = match_objects(txn, name, p, POLYGON, image_ref_class=POLYGON_TO_IMAGE,
-                                     label_key="with_label")
-    items = page(name, p, matched)
-    bind_objects(txn, p, items, sources)
+    sel = select_objects(txn, name, p, POLYGON, image_ref_class=POLYGON_TO_IMAGE, label_key="with_label")
 
     def extras(o, e):
         if p.get("vertices"):
@@ -179,13 +173,12 @@ def find_polygon(txn, name, p):
 
     blobs = p.get("blobs", False)
     wants = any(p.get(k) for k in ("vertices", "bounds", "areas", "labels"))
-    resp = find_response(name, p, items, sources, extras, wants_extras=wants,
-                         total=len(matched), blobs=blobs)
-    if blobs and items:
+    resp = find_response(name, p, sel, extras, wants_extras=wants, blobs=blobs)
+    if blobs and sel.items:
         def rect_of(o):
             b = _bounds(o.polygons)
             return b["x"], b["y"], b["width"], b["height"]
-        _region_blobs(txn, name, p, items, sources, resp, POLYGON_TO_IMAGE, rect_of)
+        _region_blobs(txn, name, p, sel, resp, POLYGON_TO_IMAGE, rect_of)
     return resp
 
 
