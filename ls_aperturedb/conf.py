@@ -23,7 +23,11 @@ DEFAULTS = {
     # Hosts (names, IPs or CIDRs, comma separated) that ApertureDB storages may reach even though
     # they are loopback/private; SSRF protection stays on for every other storage.
     "ALLOWED_HOSTS": "",
+    # Seconds "Test connection" waits for ApertureDB.
     "CONNECT_TIMEOUT": "5",
+    # Seconds any other ApertureDB call (media, sync, export, preview) waits for the server on each
+    # socket operation before it gives up and drops the connection.
+    "QUERY_TIMEOUT": "30",
     "POOL_SIZE": "8",
     "SYNC_BATCH_SIZE": "1000",
     # Export: annotations per ApertureDB transaction during a target Sync or reconcile.
@@ -59,7 +63,8 @@ def get(name):
         raise ImproperlyConfigured(f"unknown ls-aperturedb setting {name!r}")
     from django.conf import settings
 
-    value = getattr(settings, f"APERTUREDB_{name}", None)
+    django_ready = settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE")
+    value = getattr(settings, f"APERTUREDB_{name}", None) if django_ready else None  # else: a bare script
     return env(name) if value is None else value
 
 

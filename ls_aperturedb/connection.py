@@ -3,6 +3,10 @@
 A :class:`ConnectionConfig` comes from a storage's fields or from one ``APERTUREDB_KEY`` string; its
 repr never shows a secret. :func:`check` answers "Check connection" with a :class:`ConnectionProblem`
 naming the storage field at fault and a sentence a user can act on.
+
+Every connector it makes bounds each socket operation (see :func:`_timed_connector_class`): a server
+that accepts the connection and then goes silent costs a caller ``LS_APERTUREDB_QUERY_TIMEOUT``
+seconds, then :class:`Unreachable`, never a hang.
 """
 import hashlib
 import json
@@ -10,8 +14,8 @@ import os
 import socket
 import ssl
 import tempfile
-import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ls_aperturedb import conf
 
@@ -41,6 +45,22 @@ class QueryError(Exception):
                       if isinstance(body, dict) and body.get("status", 0) < 0]
             message = f"command(s) failed: {', '.join(failed) or json.dumps(response)[:300]}"
         super().__init__(message)
+
+
+class Unreachable(ConnectionError):
+    """The connection to ApertureDB failed or timed out; the connector is closed and must be dropped.
+
+    ``reason`` is the socket error (``socket.timeout``, ``ConnectionRefusedError``, ``ssl.SSLError``...).
+    """
+
+    def __init__(self, message, reason=None):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+    @property
+    def timed_out(self):
+        return isinstance(self.reason, socket.timeout)
 
 
 @dataclass(frozen=True)
@@ -98,15 +118,77 @@ class ConnectionConfig:
         """Identifies the ApertureDB instance regardless of who logs in."""
         return f"{self.host.lower()}:{self.port}"
 
-    def connector(self):
-        """A new, lazy SDK Connector (nothing is sent before the first query)."""
-        from aperturedb.Connector import Connector
+    def connector(self, timeout=None):
+        """A new, lazy SDK Connector (nothing is sent before the first query) whose every socket
+        operation gives up after ``timeout`` seconds (default ``LS_APERTUREDB_QUERY_TIMEOUT``)."""
+        timeout = float(timeout or conf.get("QUERY_TIMEOUT"))
+        return _timed_connector_class()(
+            timeout, host=self.host, port=self.port, user=self.username, password=self.password,
+            token=self.token or "", use_ssl=self.use_ssl, ca_cert=_ca_file(self.ca_cert) if self.ca_cert else None,
+            verify_hostname=self.verify_hostname, retry_max_attempts=1, retry_interval_seconds=0)
 
-        return Connector(host=self.host, port=self.port, user=self.username, password=self.password,
-                         token=self.token or "", use_ssl=self.use_ssl,
-                         ca_cert=_ca_file(self.ca_cert) if self.ca_cert else None,
-                         verify_hostname=self.verify_hostname, retry_max_attempts=1,
-                         retry_interval_seconds=0)
+
+@lru_cache(maxsize=None)
+def _timed_connector_class():
+    """The SDK's Connector with a timeout on each socket it opens (the SDK sets none).
+
+    Not the process-wide ``socket.setdefaulttimeout`` (it would change every other library under a
+    threaded web server) and no change to the SDK: every socket the SDK stores in ``conn`` (plain,
+    then TLS-wrapped) gets the timeout before it connects. The first socket error is kept in
+    ``failure`` and ends the connector: the SDK's own reconnect after a failure (which, with one
+    attempt, never re-sends the query anyway) would only wait a second timeout.
+    """
+    from aperturedb.Connector import Connector
+
+    class TimedConnector(Connector):
+        _sock = None
+
+        def __init__(self, timeout, **kwargs):
+            self.timeout = timeout
+            self.failure = None
+            super().__init__(**kwargs)
+
+        @property
+        def conn(self):
+            return self._sock
+
+        @conn.setter
+        def conn(self, sock):
+            if sock is not None:
+                sock.settimeout(self.timeout)
+            self._sock = sock
+
+        def _failed(self, exc):
+            if self.failure is None:
+                self.failure = exc
+
+        def _connect(self):
+            if self.failure is not None:
+                raise ConnectionAbortedError(f"not reconnecting after: {self.failure}")
+            try:
+                super()._connect()
+            except OSError as exc:
+                self._failed(exc)
+                raise
+
+        def _send_msg(self, data):
+            try:
+                return super()._send_msg(data)
+            except OSError as exc:
+                self._failed(exc)
+                raise
+
+        def _recv_msg(self):
+            try:
+                message = super()._recv_msg()
+            except OSError as exc:
+                self._failed(exc)
+                raise
+            if message is None:
+                self._failed(ConnectionResetError("ApertureDB closed the connection"))
+            return message
+
+    return TimedConnector
 
 
 def _ca_file(pem):
@@ -122,14 +204,30 @@ def _ca_file(pem):
 
 
 def run(connector, query, blobs=None):
-    """Run one transaction; return ``(response, blobs)`` or raise :class:`QueryError`."""
-    response, out_blobs = connector.query(query, blobs or [])
+    """Run one transaction; return ``(response, blobs)``; raise :class:`QueryError` when ApertureDB
+    refused it, :class:`Unreachable` when the connection failed or timed out."""
+    try:
+        response, out_blobs = connector.query(query, blobs or [])
+    except Exception as exc:
+        failure = getattr(connector, "failure", None)
+        if failure is None:
+            raise
+        connector.close()
+        raise Unreachable(_describe(failure, connector.timeout), failure) from None
     if isinstance(response, dict):
         raise QueryError(response)
     if any(isinstance(body, dict) and body.get("status", 0) < 0
            for item in response for body in item.values()):
         raise QueryError(response)
     return response, out_blobs
+
+
+def _describe(failure, timeout):
+    if isinstance(failure, socket.timeout):
+        return f"no answer within {timeout:g} s (LS_APERTUREDB_QUERY_TIMEOUT)"
+    if isinstance(failure, ssl.SSLError):
+        return f"TLS failed: {failure.reason or failure}"
+    return failure.strerror or str(failure) or type(failure).__name__
 
 
 def check(config, timeout=None):
@@ -149,7 +247,7 @@ def check(config, timeout=None):
         raise ConnectionProblem(
             "hostname", f"cannot reach ApertureDB at {config.address}: {reason} (timeout {timeout:g}s)"
         ) from None
-    connector = config.connector()
+    connector = config.connector(timeout)
     try:
         return _get_status(connector, config, timeout)
     finally:
@@ -157,28 +255,17 @@ def check(config, timeout=None):
 
 
 def _get_status(connector, config, timeout):
-    # The SDK opens its socket without a timeout: ask in a helper thread and stop waiting after
-    # ``timeout`` (closing the connector unblocks that thread), instead of changing the process-wide
-    # socket default under a threaded web server.
-    outcome = {}
-
-    def ask():
-        try:
-            outcome["response"] = connector.query([{"GetStatus": {}}])[0]
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-
-    asker = threading.Thread(target=ask, name="ls-aperturedb-check", daemon=True)
-    asker.start()
-    asker.join(timeout)
-    if asker.is_alive():
-        raise ConnectionProblem("hostname", f"{config.address} did not answer within {timeout:g}s") from None
     try:
-        if "error" in outcome:
-            raise outcome["error"]
-        response = outcome["response"]
-    except ssl.SSLError as exc:
-        raise ConnectionProblem("use_ssl", f"TLS handshake with {config.address} failed: {exc.reason or exc}") from None
+        response, _ = run(connector, [{"GetStatus": {}}])
+    except Unreachable as exc:
+        if exc.timed_out:
+            raise ConnectionProblem("hostname", f"{config.address} did not answer within {timeout:g}s") from None
+        if isinstance(exc.reason, ssl.SSLError):
+            raise ConnectionProblem("use_ssl", f"TLS handshake with {config.address} failed: "
+                                    f"{exc.reason.reason or exc.reason}") from None
+        raise ConnectionProblem("hostname", f"cannot reach ApertureDB at {config.address}: {exc}") from None
+    except QueryError as exc:
+        raise ConnectionProblem("hostname", f"unexpected GetStatus reply from {config.address}: {str(exc)[:300]}") from None
     except AssertionError as exc:  # the SDK asserts on certificate verification failures
         raise ConnectionProblem("ca_cert", f"TLS certificate of {config.address} not trusted: "
                                 f"{str(exc).splitlines()[0]}") from None
@@ -191,6 +278,6 @@ def _get_status(connector, config, timeout):
             who = "token" if config.token else "password"
             raise ConnectionProblem(who, f"ApertureDB at {config.address} rejected the credentials") from None
         raise ConnectionProblem("hostname", f"ApertureDB at {config.address} failed: {text[:300]}") from None
-    if isinstance(response, dict) or not response or response[0].get("GetStatus", {}).get("status") != 0:
+    if not response or response[0].get("GetStatus", {}).get("status") != 0:
         raise ConnectionProblem("hostname", f"unexpected GetStatus reply from {config.address}: {str(response)[:300]}")
     return response[0]["GetStatus"]

@@ -67,17 +67,37 @@ def claim(storage):
 
 
 def fail_if_dead(storage):
-    """Mark a queued/running sync failed when its heartbeat is stale (the worker died)."""
+    """Mark a queued or running sync failed when its heartbeat is stale.
+
+    Running: the worker died. Queued: no worker took the message within ``SYNC_STALE_SECONDS``
+    (none runs, it listens to another broker or queue, or all are busy); a worker that takes the
+    message later skips it (the run is no longer queued), and the user runs sync again.
+    """
     Status = _model().Status
-    if storage.status != Status.IN_PROGRESS or (storage.heartbeat and storage.heartbeat >= _stale_before()):
+    if storage.status not in (Status.QUEUED, Status.IN_PROGRESS) or (
+            storage.heartbeat and storage.heartbeat >= _stale_before()):
         return
-    message = ("The sync stopped without finishing: no sign of life for "
-               f"{conf.get_int('SYNC_STALE_SECONDS')} s (the worker was killed, restarted or lost). "
-               "Run sync again: tasks already created are kept and none will be duplicated.")
-    dead = _model().objects.filter(pk=storage.pk, status=Status.IN_PROGRESS, last_sync_job=storage.last_sync_job,
-                                   heartbeat__lt=_stale_before())
+    stale = conf.get_int("SYNC_STALE_SECONDS")
+    if storage.status == Status.QUEUED:
+        message = (f"No worker picked up the sync within {stale} s: is `ls-aperturedb worker` running with "
+                   "the same LS_APERTUREDB_BROKER_URL and LS_APERTUREDB_QUEUE (and not busy with other syncs)? "
+                   "Run sync again once it is; nothing was imported by this one.")
+    else:
+        message = ("The sync stopped without finishing: no sign of life for "
+                   f"{stale} s (the worker was killed, restarted or lost). "
+                   "Run sync again: tasks already created are kept and none will be duplicated.")
+    dead = _model().objects.filter(Q(heartbeat__lt=_stale_before()) | Q(heartbeat__isnull=True), pk=storage.pk,
+                                   status=storage.status, last_sync_job=storage.last_sync_job)
     if dead.update(status=Status.FAILED, traceback=message):
         storage.refresh_from_db()
+
+
+def fail_queued(storage, run, message):
+    """The run could not be handed to a worker (broker down): show it failed with ``message``."""
+    Status = _model().Status
+    meta = {**(storage.meta or {}), "time_failure": str(timezone.now())}
+    _model().objects.filter(pk=storage.pk, last_sync_job=run, status=Status.QUEUED).update(
+        status=Status.FAILED, traceback=message, meta=meta)
 
 
 def sync_now(storage):

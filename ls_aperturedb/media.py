@@ -4,11 +4,17 @@ Label Studio checks authentication and project permission, then calls
 ``get_bytes_stream(uri, range_header)`` and streams ``(stream, content_type, metadata)``. The blob
 comes through the per-process connection pool; the content type is sniffed from the bytes (ApertureDB
 stores no MIME type); the ETag is the SHA-256 of the bytes; a ``Range`` is answered with 206.
+ApertureDB unreachable, silent past ``LS_APERTUREDB_QUERY_TIMEOUT`` (504) or refused by the SSRF
+policy (502) is answered with a one-line text/plain reason, not a traceback.
 """
 import hashlib
 import io
+import logging
 
+from ls_aperturedb.connection import ConnectionProblem, Unreachable
 from ls_aperturedb.mapping import parse_uri
+
+logger = logging.getLogger(__name__)
 
 SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -80,7 +86,10 @@ def get_bytes_stream(storage, uri, range_header=None):
     parsed = parse_uri(uri)
     if parsed is None or parsed[0] != storage.id:
         return None, None, {"StatusCode": 404}
-    data = fetch_blob(storage, parsed[1])
+    try:
+        data = fetch_blob(storage, parsed[1])
+    except (ConnectionProblem, Unreachable, TimeoutError) as exc:
+        return _error(storage, exc)
     if data is None:
         return BytesStream(b""), "text/plain", {"StatusCode": 404, "ContentLength": 0}
     size = len(data)
@@ -92,3 +101,17 @@ def get_bytes_stream(storage, uri, range_header=None):
         metadata.update(StatusCode=206, ContentLength=end - start + 1, ContentRange=f"bytes {start}-{end}/{size}")
         data = data[start:end + 1]
     return BytesStream(data), content_type, metadata
+
+
+def _error(storage, exc):
+    """504 when ApertureDB did not answer in time, 503 when every pooled connection stayed busy,
+    502 when it cannot be reached or may not be."""
+    if isinstance(exc, Unreachable):
+        status = 504 if exc.timed_out else 502
+    else:
+        status = 503 if isinstance(exc, TimeoutError) else 502
+    address = storage.connection_config().address
+    message = f"ApertureDB at {address}: {exc}"
+    logger.warning("media of storage %s: %s", storage.id, message)
+    body = message.encode()
+    return BytesStream(body), "text/plain; charset=utf-8", {"StatusCode": status, "ContentLength": len(body)}

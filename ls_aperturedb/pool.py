@@ -1,7 +1,9 @@
 """Per-process pools of authenticated ApertureDB connectors.
 
-Media requests and sync batches borrow a connector instead of connecting and authenticating each
-time. A connector that raised while in use is closed and dropped, never handed out again.
+Media requests, sync batches, exports and previews borrow a connector instead of connecting and
+authenticating each time. Before each borrow the SSRF policy is applied (``ssrf.ensure_allowed``): a
+host removed from ``LS_APERTUREDB_ALLOWED_HOSTS`` gets no query, not even on a pooled connection.
+A connector that raised while in use (a timeout included) is closed and dropped, never handed out again.
 """
 import os
 import queue
@@ -9,7 +11,8 @@ import threading
 from contextlib import contextmanager
 
 from ls_aperturedb import conf
-from ls_aperturedb.connection import run
+from ls_aperturedb.connection import ConnectionProblem, run
+from ls_aperturedb.ssrf import ensure_allowed
 
 _pools = {}
 _lock = threading.Lock()
@@ -23,9 +26,15 @@ class Pool:
         self._slots = threading.BoundedSemaphore(size)
 
     @contextmanager
-    def connector(self, timeout=30):
+    def connector(self, timeout=None):
+        try:
+            ensure_allowed(self.config.host, self.config.port)
+        except ConnectionProblem:
+            self.close()  # connections made while the host was allowed are not used any more
+            raise
+        timeout = float(timeout or conf.get("QUERY_TIMEOUT"))
         if not self._slots.acquire(timeout=timeout):
-            raise TimeoutError(f"no free ApertureDB connection to {self.config.address} within {timeout}s")
+            raise TimeoutError(f"no free ApertureDB connection to {self.config.address} within {timeout:g}s")
         try:
             try:
                 connector = self._idle.get_nowait()

@@ -3,6 +3,7 @@ import logging
 import os
 import queue
 import threading
+from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
@@ -34,16 +35,46 @@ def import_sync(self, storage_id, run):
 
 def start_import_sync(storage):
     """Queue the storage's sync (a no-op while one is alive) and wake the worker."""
-    from ls_aperturedb.importer import claim
+    from ls_aperturedb.importer import claim, fail_queued
 
     run = claim(storage)
     if run is None:
         return None
-    if broker_configured():  # the worker must see the committed claim (API requests are atomic)
-        transaction.on_commit(lambda: enqueue(import_sync, storage.pk, run))
+    if broker_configured():
+        _send_on_commit(import_sync, (storage.pk, run), lambda message: fail_queued(storage, run, message))
     else:
         enqueue(import_sync, storage.pk, run)
     return run
+
+
+def _send_on_commit(task, args, fail):
+    """Publish ``task`` once the caller's transaction commits (the worker must see the committed
+    "queued" status). A broker that cannot take the message does not fail the request: ``fail``
+    records a readable failure instead, so the storage is not left queued for a message never sent.
+    """
+    def send():
+        try:
+            task.apply_async(args)
+        except Exception as exc:
+            message = broker_down_message(exc)
+            logger.warning("%s", message)
+            fail(message)
+
+    transaction.on_commit(send)
+
+
+def broker_down_message(exc):
+    """Why a sync could not be queued, without the broker's password."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    url = maybe_sanitize_url(settings.CELERY_BROKER_URL)
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    password = urlsplit(settings.CELERY_BROKER_URL).password
+    if password:
+        reason = reason.replace(password, "**")
+    return (f"Could not queue the sync: the Celery broker {url} (LS_APERTUREDB_BROKER_URL) did not take it: "
+            f"{reason}. Start the broker and `ls-aperturedb worker`, or unset LS_APERTUREDB_BROKER_URL to run "
+            "syncs inside the web process; then run sync again.")
 
 
 def wake_export(storage_id, annotation_key):
@@ -114,7 +145,18 @@ def start_export_sync(storage):
     """Target "Sync": mark the storage queued and let a worker export what is not yet exported."""
     if not storage.info_set_queued():
         return
-    if broker_configured():  # the worker must see the committed "queued" status
-        transaction.on_commit(lambda: enqueue(export_sync, storage.pk))
+    if broker_configured():
+        _send_on_commit(export_sync, (storage.pk,), lambda message: _fail_export_sync(storage, message))
     else:
         enqueue(export_sync, storage.pk)
+
+
+def _fail_export_sync(storage, message):
+    from django.utils import timezone
+
+    storage.refresh_from_db()
+    if storage.status != storage.Status.QUEUED:
+        return
+    storage.status, storage.traceback = storage.Status.FAILED, message
+    storage.meta = {**(storage.meta or {}), "time_failure": str(timezone.now())}
+    storage.save(update_fields=["status", "traceback", "meta"])
