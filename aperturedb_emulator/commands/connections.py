@@ -1,6 +1,6 @@
 """AddConnection, FindConnection, UpdateConnection, DeleteConnection."""
 from ..constraints import compile_constraints, parse_properties
-from ..errors import OBJECT_EXISTS, ParameterError, QueryError, STATUS_EXISTS, STATUS_OK
+from ..errors import OBJECT_EXISTS, QueryError, STATUS_EXISTS, STATUS_OK
 from ..store import RefSet
 from .base import Command
 from .common import Selection, _scan, find_response, page, parse_sort, sort_items, update_props
@@ -68,7 +68,7 @@ def _match(txn, name, p):
 def find_connection(txn, name, p):
     """Properties come back under "connections", not "entities" (Cookbook
     notebooks/simple/Connections.ipynb; docs query_language/Overview/Responses)."""
-    matched = sort_items(_match(txn, name, p), parse_sort(name, p.get("sort")))
+    matched = sort_items(_match(txn, name, p), parse_sort(p.get("sort")))
     items = page(name, p, matched)
     if "_ref" in p:
         txn.refs[p["_ref"]] = RefSet("connection", items)
@@ -86,11 +86,6 @@ def delete_connection(txn, name, p):
     for c in items:
         txn.store.delete_connection(c)
     return {"status": STATUS_OK, "count": len(items)}
-
-
-def _no_group(name, p):
-    if p.get("group_by_source"):
-        raise ParameterError(f"{name}: group_by_source is not supported for connections")
 
 
 SELECT = {"ref": "int", "with_class": "str", "src": "int", "dst": "int", "constraints": "constraints"}

@@ -44,10 +44,27 @@ def _num(name, op, key, required=True):
     return v
 
 
-def apply_operations(name, img, operations):
-    for op in operations or []:
+# The keys each operation takes (docs.aperturedata.io query_language/Reference/shared_command_parameters/
+# operations: resize width/height (or scale), crop x/y/width/height, rotate angle/resize, flip code,
+# threshold value). Other types and keys fail by name.
+OPERATION_KEYS = {"resize": {"width", "height", "scale"}, "crop": {"x", "y", "width", "height"},
+                  "rotate": {"angle", "resize"}, "flip": {"code"}, "threshold": {"value"}}
+
+
+def check_operations(name, operations):
+    for op in operations:
         if not isinstance(op, dict) or not isinstance(op.get("type"), str):
             raise ParameterError(f"{name}: each operation needs a 'type'")
+        keys = OPERATION_KEYS.get(op["type"])
+        if keys is None:
+            raise ParameterError(f"{name}: unsupported operation type '{op['type']}'")
+        for k in op:
+            if k != "type" and k not in keys:
+                raise ParameterError(f"{name}: unknown key in operation '{op['type']}': '{k}'")
+
+
+def apply_operations(name, img, operations):
+    for op in operations or []:
         t = op["type"]
         if t == "resize":
             w, h = op.get("width"), op.get("height")
@@ -78,11 +95,9 @@ def apply_operations(name, img, operations):
                 img = img.transpose(Image.FLIP_LEFT_RIGHT)
             else:
                 img = img.transpose(Image.ROTATE_180)
-        elif t == "threshold":
+        else:  # threshold
             v = _num(name, op, "value")
             img = img.convert("L").point(lambda p: 255 if p > v else 0)
-        else:
-            raise ParameterError(f"{name}: unsupported operation type '{t}'")
     return img
 
 
@@ -160,10 +175,19 @@ def delete_image(txn, name, p):
     return {"status": STATUS_OK, "count": len(items)}
 
 
+def check_image_params(name, p):
+    check_operations(name, p.get("operations", []))
+    for key in ("format", "as_format"):
+        if key in p and p[key] not in FORMATS:
+            raise ParameterError(f"{name}: {key} must be one of {', '.join(FORMATS)}")
+
+
 COMMANDS = {
-    "AddImage": Command(add_image, {**ADD_PARAMS, "format": "str"}, blobs=lambda p: 1),
+    "AddImage": Command(add_image, {**ADD_PARAMS, "format": "str"}, blobs=lambda p: 1,
+                        check=check_image_params),
     "FindImage": Command(find_image, {**FIND_PARAMS, "blobs": "bool", "as_format": "str",
-                                      "operations": "list"}),
-    "UpdateImage": Command(update_image, {**UPDATE_PARAMS, "operations": "list"}),
+                                      "operations": "list"}, check=check_image_params),
+    "UpdateImage": Command(update_image, {**UPDATE_PARAMS, "operations": "list"},
+                           check=check_image_params),
     "DeleteImage": Command(delete_image, dict(DELETE_PARAMS)),
 }

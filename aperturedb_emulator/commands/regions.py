@@ -8,6 +8,7 @@ import struct
 from ..constraints import MISSING, parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
+from .images import check_image_params, image_bytes
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
                      exists_response, find_response, select_objects, targets, update_props)
@@ -149,7 +150,6 @@ def _region_blobs(txn, name, p, sel, resp, conn_cls, rect_of):
     """blobs: true on FindBoundingBox / FindPolygon returns the region's pixels (Cookbook
     Regions.ipynb: both replies carry blobs_start and _blob_index). The emulator crops the
     image to the box, or to the polygon's _bounds."""
-    from .images import image_bytes
     store = txn.store
     start = len(txn.out_blobs)
     for o in blob_order(sel.items, sel.sources, resp):
@@ -210,14 +210,15 @@ def _delete_region(cls):
 COMMANDS = {
     "AddBoundingBox": Command(add_bbox, {**ADD_PARAMS, "image_ref": "int", "rectangle": "dict",
                                          "label": "str"}, required=("image_ref", "rectangle")),
-    "FindBoundingBox": Command(find_bbox, {**REGION_FIND, "coordinates": "bool", "areas": "bool"}),
+    "FindBoundingBox": Command(find_bbox, {**REGION_FIND, "coordinates": "bool", "areas": "bool"},
+                               check=check_image_params),
     "UpdateBoundingBox": Command(_update_region(BBOX), {**UPDATE_PARAMS, "rectangle": "dict",
                                                         "label": "str"}),
     "DeleteBoundingBox": Command(_delete_region(BBOX), dict(DELETE_PARAMS)),
     "AddPolygon": Command(add_polygon, {**ADD_PARAMS, "image_ref": "int", "polygons": "list",
                                         "label": "str"}, required=("image_ref", "polygons")),
     "FindPolygon": Command(find_polygon, {**REGION_FIND, "vertices": "bool", "bounds": "bool",
-                                          "areas": "bool"}),
+                                          "areas": "bool"}, check=check_image_params),
     "UpdatePolygon": Command(_update_region(POLYGON), {**UPDATE_PARAMS, "polygons": "list",
                                                        "label": "str"}),
     "DeletePolygon": Command(_delete_region(POLYGON), dict(DELETE_PARAMS)),

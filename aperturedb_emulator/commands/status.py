@@ -93,7 +93,9 @@ INDEX = {"index_type": "str", "target": "str", "class": "str", "property_key": "
          "property": "str", "kind": "str"}
 COMMANDS = {
     "GetStatus": Command(get_status, {}),
-    "GetSchema": Command(get_schema, {"refresh": "bool", "type": "str", "ref": "int"}),
+    # "refresh" asks for an up-to-date schema; the emulator's is always computed afresh
+    # (the SDK's Utils.get_schema says "refresh no longer needed").
+    "GetSchema": Command(get_schema, {"refresh": "bool"}),
     "CreateIndex": Command(create_index, dict(INDEX)),
     "RemoveIndex": Command(remove_index, dict(INDEX)),
     "GetIndexes": Command(get_indexes, {"target": "str", "class": "str", "property": "str",

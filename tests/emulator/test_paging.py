@@ -67,7 +67,7 @@ def test_batch_of_images_with_blobs_and_limit(client, tag):
     client.query([{"AddImage": {"properties": {"tag": tag, "license": i}}} for i in range(5)],
                  [jpeg(20 + i, 10) for i in range(5)])
     query = [{"FindImage": {"constraints": {"tag": ["==", tag]}, "sort": "license",
-                            "results": {"list": ["license"]}, "limit": 4, "batch": {}, "blobs": False}}]
+                            "results": {"list": ["license"], "limit": 4}, "batch": {}, "blobs": False}}]
     _, r, _ = execute_query(client, query, [])
     assert r[0]["FindImage"]["batch"]["total_elements"] == 4
     query[0]["FindImage"].update(blobs=True, batch={"batch_size": 3, "batch_id": 1})
@@ -104,3 +104,61 @@ def test_snapshots_are_bounded(emulator, client, tag):
     for i in range(SNAPSHOTS + 5):
         batch_read(client, tag, {"batch_size": 1}, limit=i + 1)
     assert len(emulator.store.batches) == SNAPSHOTS
+
+
+# ----------------------------------------------------------------- results.limit / results.sort
+def test_results_limit_and_sort_are_honoured(client, tag):
+    """FindImage {"results": {"list": [...], "limit": 3, "sort": ...}} -- the spelling of the SDK's
+    builders up to 0.4.x (aperturedb-python v0.4.40 aperturedb/Images.py search(),
+    aperturedb/Query.py) -- limits and sorts exactly like the command-level form."""
+    client.query([{"AddImage": {"properties": {"tag": tag, "n": n}}} for n in (4, 1, 3, 0, 2)],
+                 [jpeg() for _ in range(5)])
+    base = {"constraints": {"tag": ["==", tag]}}
+    r, _ = client.query([
+        {"FindImage": {**base, "results": {"list": ["n"], "limit": 3,
+                                           "sort": {"key": "n", "order": "descending"}}}},
+        {"FindImage": {**base, "results": {"list": ["n"]}, "limit": 3,
+                       "sort": {"key": "n", "order": "descending"}}},
+        {"FindImage": {**base, "results": {"list": ["n"], "sort": "n", "count": True}, "offset": 1}},
+    ])
+    assert [e["n"] for e in r[0]["FindImage"]["entities"]] == [4, 3, 2] == \
+        [e["n"] for e in r[1]["FindImage"]["entities"]]
+    assert r[0]["FindImage"]["returned"] == 3
+    assert [e["n"] for e in r[2]["FindImage"]["entities"]] == [1, 2, 3, 4]
+    assert r[2]["FindImage"]["count"] == 5
+
+
+def test_query_builder_04x_group_by_source_in_results(client, tag):
+    """aperturedb-python v0.4.40 aperturedb/Query.py puts group_by_source in "results" next to
+    all_properties/limit/sort (run by the SDK's CI through Query.spec, test/test_Data.py)."""
+    r, _ = client.query([
+        {"AddImage": {"_ref": 1, "properties": {"tag": tag}}},
+        {"AddBoundingBox": {"image_ref": 1, "label": "a", "properties": {"i": 1},
+                            "rectangle": {"x": 0, "y": 0, "width": 2, "height": 2}}},
+        {"AddBoundingBox": {"image_ref": 1, "label": "b", "properties": {"i": 2},
+                            "rectangle": {"x": 0, "y": 0, "width": 2, "height": 2}}}], [jpeg()])
+    r, _ = client.query([
+        {"FindImage": {"_ref": 1, "constraints": {"tag": ["==", tag]},
+                       "results": {"list": ["_uniqueid"], "group_by_source": False}}},
+        {"FindBoundingBox": {"is_connected_to": {"ref": 1},
+                             "results": {"all_properties": True, "group_by_source": True, "limit": 1,
+                                         "sort": {"key": "i", "order": "descending"}}}}])
+    uid = r[0]["FindImage"]["entities"][0]["_uniqueid"]
+    groups = r[1]["FindBoundingBox"]["entities"]
+    assert list(groups) == [uid] and [e["i"] for e in groups[uid]] == [2]
+
+
+@pytest.mark.parametrize("params,fragment", [
+    ({"results": {"limit": 1}, "limit": 2}, "'limit' is given both"),
+    ({"results": {"sort": "n"}, "sort": "n"}, "'sort' is given both"),
+    ({"results": {"limit": "1"}}, "'results.limit'"),
+    ({"results": {"sort": {"key": "n", "order": "up"}}}, "sort order"),
+    ({"results": {"sum": ["n"]}}, "'sum'"),
+    ({"results": {"group": ["n"]}}, "'group'"),
+    ({"sort": {"key": "n", "direction": "descending"}}, "unknown key in 'sort': 'direction'"),
+])
+def test_results_block_is_checked(client, params, fragment):
+    cmd = {"FindEntity": {"with_class": "P", **params}}
+    r, _ = client.query([cmd])
+    assert isinstance(r, dict) and r["status"] == -1 and fragment in r["info"], r
+    assert r["FailedCommand"] == cmd
