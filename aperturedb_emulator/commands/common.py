@@ -43,16 +43,10 @@ def _item_id(it):
 
 
 # ------------------------------------------------------------------ traversal
-def _neighbors(store, source, conn_class, direction, kind_filter=None):
-    """Objects connected to `source`; direction is seen from the object being found."""
-    if direction in ("out", "any"):     # found --> source
-        for c in store.in_edges.get(source.oid, {}).values():
-            if conn_class is None or c.cls == conn_class:
-                yield c.src
-    if direction in ("in", "any"):      # source --> found
-        for c in store.out_edges.get(source.oid, {}).values():
-            if conn_class is None or c.cls == conn_class:
-                yield c.dst
+def _neighbors(store, source, conn_class, direction):
+    """Objects connected to the referenced object `source`; `direction` is seen from `source`."""
+    for c in _edges(store, source, conn_class, direction):
+        yield c.src if c.dst is source else c.dst
 
 
 def _connected_spec(txn, name, spec):
@@ -101,11 +95,21 @@ def _connected_spec(txn, name, spec):
 
 
 def _edges(store, source, conn_class, direction):
-    if direction in ("out", "any"):
+    """Connections of the referenced object `source`: "in" = into it (found -> source), "out" = out
+    of it (source -> found), "any" = both.
+
+    Seen from the referenced object, as the real server does: Cookbook notebooks/query_languages/
+    SPARQL.ipynb (recorded output) finds images with {"ref": <Ingredient>, "direction": "in",
+    "connection_class": "HasIngredient"} where its schema gives HasIngredient as _Image ->
+    Ingredient; the SDK's aperturedb/SPARQL.py add_is_connected_to builds "out" when the ref is
+    the source and "in" when it is the destination; aperture-data/workflows apps/sql-server/fdw/
+    fdw/table.py finds destination objects with {"ref": <source>, "direction": "out"}.
+    """
+    if direction in ("in", "any"):
         for c in store.in_edges.get(source.oid, {}).values():
             if conn_class is None or c.cls == conn_class:
                 yield c
-    if direction in ("in", "any"):
+    if direction in ("out", "any"):
         for c in store.out_edges.get(source.oid, {}).values():
             if conn_class is None or c.cls == conn_class:
                 yield c
@@ -332,6 +336,14 @@ def exists_response(txn, p, found, info=OBJECT_EXISTS):
 
 
 def apply_connect(txn, name, p, obj):
+    """connect {ref, class, direction, properties} of Add commands: "in" makes the referenced
+    object the source (ref -> new object), "out" the destination (new object -> ref).
+
+    No recorded output shows it; ApertureData's own code names its connections that way
+    (aperture-data/workflows apps/crawl-website/app/crawl_website.py connect {"ref": <CrawlSpec>,
+    "class": "crawlSpecHasRun", "direction": "in"} on the new CrawlRun; the same in apps/text-*/
+    and aperturedb-python aperturedb/MLCroissant.py "hasRecord"). The default "out" when
+    "direction" is omitted is an assumption (docs/emulator-evidence.md)."""
     conn = p.get("connect")
     if conn is None:
         return

@@ -308,11 +308,11 @@ def test_entities_and_connections(client, tag):
     r, _ = q(client, [
         {"FindEntity": {"_ref": 1, "with_class": "Author", "constraints": {"tag": ["==", tag]}}},
         {"FindEntity": {"with_class": "Book", "is_connected_to": {"ref": 1, "connection_class": "wrote",
-                                                                  "direction": "in"},
+                                                                  "direction": "out"},
                         "results": {"list": ["title"]}, "sort": "title"}},
         {"FindConnection": {"src": 1, "with_class": "wrote", "constraints": {"year": [">", 2000]},
                             "results": {"list": ["year"]}}},
-        {"FindEntity": {"with_class": "Book", "is_connected_to": {"ref": 1, "direction": "out"},
+        {"FindEntity": {"with_class": "Book", "is_connected_to": {"ref": 1, "direction": "in"},
                         "results": {"count": True}}},
     ])
     assert [e["title"] for e in r[1]["FindEntity"]["entities"]] == ["B1", "B2"]

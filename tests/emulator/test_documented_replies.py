@@ -81,7 +81,7 @@ def test_region_connection_classes_label_and_schema(client, tag):
     assert bbox_props["_label"] == [1, False, "String"] and bbox_props["_x"] == [1, False, "Number"]
     r, _ = q(client, [{"FindBoundingBox": {"_ref": 1, "constraints": {"_label": ["==", "cat"], "tag": ["==", tag]}}},
                       {"FindImage": {"is_connected_to": {"ref": 1, "connection_class": "_BoundingBoxToImage",
-                                                         "direction": "in"}, "results": {"count": True}}}])
+                                                         "direction": "out"}, "results": {"count": True}}}])
     assert r[1]["FindImage"]["count"] == 1
 
 
@@ -154,22 +154,29 @@ def test_find_connection_replies_under_connections(client, tag):
 
 
 def test_connect_direction(client, tag):
-    """connect.direction "in" makes the referenced object the source (ref -> new object), as
-    ApertureData's own crawler uses it: connect {"ref": <spec>, "class": "crawlSpecHasDocument",
-    "direction": "in"} on the added document (aperture-data/workflows
-    apps/crawl-website/app/crawl_website.py). The default when "direction" is omitted is not
-    documented in any source found; the emulator keeps "out" (new object -> ref)."""
+    """connect.direction "in" makes the referenced object the source (ref -> new object). No
+    recorded output shows it; ApertureData's own code names its connections that way: AddEntity
+    CrawlRun with connect {"ref": <CrawlSpec>, "class": "crawlSpecHasRun", "direction": "in"}
+    (aperture-data/workflows apps/crawl-website/app/crawl_website.py; likewise
+    segmentationSpecHasRun, embeddingsSpecHasRun, segmentHasDescriptor in apps/text-*/ and
+    hasRecord in aperture-data/aperturedb-python aperturedb/MLCroissant.py). The default when
+    "direction" is omitted is not documented in any source found; the emulator keeps "out"
+    (new object -> ref), an assumption listed in docs/emulator-evidence.md. The reads use
+    is_connected_to, whose direction is seen from the referenced object (test_directions.py)."""
     r, _ = q(client, [{"AddEntity": {"_ref": 1, "class": "Spec", "properties": {"tag": tag}}},
                       {"AddEntity": {"_ref": 2, "class": "Doc", "properties": {"tag": tag},
                                      "connect": {"ref": 1, "class": "has", "direction": "in"}}},
                       {"AddEntity": {"class": "Note", "properties": {"tag": tag},
                                      "connect": {"ref": 1, "class": "about"}}}])
     r, _ = q(client, [{"FindEntity": {"_ref": 1, "with_class": "Spec", "constraints": {"tag": ["==", tag]}}},
-                      {"FindEntity": {"is_connected_to": {"ref": 1, "direction": "in"}, "results": {"list": ["_uniqueid"]},
+                      {"FindEntity": {"is_connected_to": {"ref": 1, "direction": "out"}, "results": {"list": ["_uniqueid"]},
                                       "with_class": "Doc"}},
-                      {"FindEntity": {"is_connected_to": {"ref": 1, "direction": "out"}, "with_class": "Note",
-                                      "results": {"count": True}}}])
+                      {"FindEntity": {"is_connected_to": {"ref": 1, "direction": "in"}, "with_class": "Note",
+                                      "results": {"count": True}}},
+                      {"FindConnection": {"src": 1, "with_class": "has", "results": {"count": True}}},
+                      {"FindConnection": {"dst": 1, "with_class": "about", "results": {"count": True}}}])
     assert r[1]["FindEntity"]["returned"] == 1 and r[2]["FindEntity"]["count"] == 1
+    assert r[3]["FindConnection"]["count"] == 1 and r[4]["FindConnection"]["count"] == 1
 
 
 def test_get_status_fields(client):
