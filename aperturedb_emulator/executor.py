@@ -70,8 +70,13 @@ def validate(query, nblobs):
     for i, cmd in enumerate(query):
         name = None
         try:
+            if isinstance(cmd, list):
+                # No source shows what the real server does with a nested array
+                # ([[commands], []]); the emulator does not guess (docs/emulator-evidence.md).
+                raise QueryError(f"Command #{i} is an array: each command must be a single-key object "
+                                 "{\"CommandName\": {parameters}}; nested command arrays are not supported")
             if not isinstance(cmd, dict) or len(cmd) != 1:
-                raise QueryError("Each command must be an object with exactly one key (the command name)")
+                raise QueryError(f"Command #{i} must be a single-key object {{\"CommandName\": {{parameters}}}}")
             (name, params), = cmd.items()
             spec = COMMANDS.get(name)
             if spec is None:

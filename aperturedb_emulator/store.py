@@ -14,6 +14,7 @@ import threading
 from .constraints import MISSING, dump_value, index_key, parse_value
 
 IMAGE = "_Image"
+BLOB = "_Blob"
 BBOX = "_BoundingBox"
 POLYGON = "_Polygon"
 BBOX_TO_IMAGE = "_BoundingBoxToImage"

@@ -371,6 +371,21 @@ def targets(txn, name, p, cls):
     return _scan(txn.store, "o", cls, compile_constraints(p.get("constraints")))
 
 
+def update_objects(txn, name, p, cls):
+    """Update* over objects of `cls`: {"status": 0, "count": n}."""
+    items = targets(txn, name, p, cls)
+    update_props(txn, name, p, items)
+    return {"status": STATUS_OK, "count": len(items)}
+
+
+def delete_objects(txn, name, p, cls):
+    """Delete* over objects of `cls` (their connections go with them): {"status": 0, "count": n}."""
+    items = targets(txn, name, p, cls)
+    for o in items:
+        txn.store.delete_object(o)
+    return {"status": STATUS_OK, "count": len(items)}
+
+
 def update_props(txn, name, p, items):
     props = parse_properties(p.get("properties", {}))
     remove = p.get("remove_props", [])

@@ -2,8 +2,8 @@
 from ..constraints import parse_properties
 from ..errors import ParameterError, STATUS_OK
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (apply_connect, bind_objects, conditional_existing, exists_response,
-                     find_response, select_objects, targets, update_props)
+from .common import (apply_connect, bind_objects, conditional_existing, delete_objects, exists_response,
+                     find_response, select_objects, update_objects)
 
 
 def add_entity(txn, name, p):
@@ -25,20 +25,15 @@ def find_entity(txn, name, p):
 
 
 def update_entity(txn, name, p):
-    items = targets(txn, name, p, p.get("with_class"))
-    update_props(txn, name, p, items)
-    return {"status": STATUS_OK, "count": len(items)}
+    return update_objects(txn, name, p, p.get("with_class"))
 
 
 def delete_entity(txn, name, p):
-    items = targets(txn, name, p, p.get("with_class"))
-    for o in items:
-        txn.store.delete_object(o)
-    return {"status": STATUS_OK, "count": len(items)}
+    return delete_objects(txn, name, p, p.get("with_class"))
 
 
 def _delete_unsupported_kind(cls):
-    """Video, Blob, Clip, Frame and DescriptorSet objects cannot be added in the emulator, so
+    """Video, Clip, Frame and DescriptorSet objects cannot be added in the emulator, so
     their Delete commands (sent e.g. by aperturedb.Utils.remove_all_objects) match nothing."""
     def run(txn, name, p):
         return delete_entity(txn, name, {**p, "with_class": cls})
@@ -47,7 +42,7 @@ def _delete_unsupported_kind(cls):
 
 COMMANDS = {
     **{f"Delete{k}": Command(_delete_unsupported_kind(f"_{k}"), dict(DELETE_PARAMS))
-       for k in ("Video", "Blob", "Clip", "Frame", "DescriptorSet")},
+       for k in ("Video", "Clip", "Frame", "DescriptorSet")},
     "AddEntity": Command(add_entity, {**ADD_PARAMS, "class": "str"}, required=("class",)),
     "FindEntity": Command(find_entity, {**FIND_PARAMS, "with_class": "str"}),
     "UpdateEntity": Command(update_entity, {**UPDATE_PARAMS, "with_class": "str"}),

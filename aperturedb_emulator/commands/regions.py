@@ -11,7 +11,8 @@ from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
 from .images import check_image_params, image_bytes
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
-                     exists_response, find_response, select_objects, targets, update_props)
+                     delete_objects, exists_response, find_response, select_objects, targets,
+                     update_props)
 
 REGION_FIND = {**FIND_PARAMS, "image_ref": "int", "with_label": "str", "labels": "bool",
                "blobs": "bool", "as_format": "str", "operations": "list"}
@@ -104,6 +105,37 @@ def _bounds(polys):
     return {"x": x0, "y": y0, "width": math.ceil(max(xs)) - x0, "height": math.ceil(max(ys)) - y0}
 
 
+def _hulls(polys):
+    """One convex hull per ring, as the server answers "_hulls" for hulls: true (Cookbook
+    notebooks/simple/Regions.ipynb, recorded): the hull's vertices in positive (counter-clockwise
+    for x right, y up) order starting from the vertex with the smallest y. For the recorded
+    7-point ring that is exactly the recorded answer; the start for ties in y and collinear
+    points (left out) are assumptions."""
+    return [_hull(ring) for ring in polys]
+
+
+def _hull(ring):
+    pts = sorted({(x, y) for x, y in ring})
+    if len(pts) < 3:
+        return [list(p) for p in pts]
+
+    def half(points):
+        chain = []
+        for pt in points:
+            while len(chain) >= 2 and _cross(chain[-2], chain[-1], pt) <= 0:
+                chain.pop()
+            chain.append(pt)
+        return chain[:-1]
+
+    hull = half(pts) + half(reversed(pts))     # monotone chain: counter-clockwise
+    first = min(range(len(hull)), key=lambda i: (hull[i][1], hull[i][0]))
+    return [list(p) for p in hull[first:] + hull[:first]]
+
+
+def _cross(o, a, b):
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
 def _area(polys):
     total = 0.0
     for ring in polys:
@@ -168,11 +200,13 @@ def find_polygon(txn, name, p):
             e["_vertices"] = o.polygons
         if p.get("bounds"):
             e["_bounds"] = _bounds(o.polygons)
+        if p.get("hulls"):
+            e["_hulls"] = _hulls(o.polygons)
         _label_extra(p, e, o)
         _all_props_extras(p, e, _area(o.polygons))
 
     blobs = p.get("blobs", False)
-    wants = any(p.get(k) for k in ("vertices", "bounds", "areas", "labels"))
+    wants = any(p.get(k) for k in ("vertices", "bounds", "hulls", "areas", "labels"))
     resp = find_response(name, p, sel, extras, wants_extras=wants, blobs=blobs)
     if blobs and sel.items:
         def rect_of(o):
@@ -199,12 +233,7 @@ def _update_region(cls):
 
 
 def _delete_region(cls):
-    def run(txn, name, p):
-        items = targets(txn, name, p, cls)
-        for o in items:
-            txn.store.delete_object(o)
-        return {"status": STATUS_OK, "count": len(items)}
-    return run
+    return lambda txn, name, p: delete_objects(txn, name, p, cls)
 
 
 COMMANDS = {
@@ -218,7 +247,7 @@ COMMANDS = {
     "AddPolygon": Command(add_polygon, {**ADD_PARAMS, "image_ref": "int", "polygons": "list",
                                         "label": "str"}, required=("image_ref", "polygons")),
     "FindPolygon": Command(find_polygon, {**REGION_FIND, "vertices": "bool", "bounds": "bool",
-                                          "areas": "bool"}, check=check_image_params),
+                                          "hulls": "bool", "areas": "bool"}, check=check_image_params),
     "UpdatePolygon": Command(_update_region(POLYGON), {**UPDATE_PARAMS, "polygons": "list",
                                                        "label": "str"}),
     "DeletePolygon": Command(_delete_region(POLYGON), dict(DELETE_PARAMS)),

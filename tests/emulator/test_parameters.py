@@ -9,8 +9,8 @@ from .helpers import jpeg
 COMMANDS = ["AddImage", "FindImage", "UpdateImage", "DeleteImage", "AddBoundingBox",
             "FindBoundingBox", "UpdateBoundingBox", "DeleteBoundingBox", "AddPolygon", "FindPolygon",
             "UpdatePolygon", "DeletePolygon", "AddEntity", "FindEntity", "UpdateEntity", "DeleteEntity",
-            "AddConnection", "FindConnection", "UpdateConnection", "DeleteConnection",
-            "DeleteBlob", "GetStatus", "GetSchema", "CreateIndex",
+            "AddConnection", "FindConnection", "UpdateConnection", "DeleteConnection", "AddBlob",
+            "FindBlob", "UpdateBlob", "DeleteBlob", "GetStatus", "GetSchema", "CreateIndex",
             "RemoveIndex", "GetIndexes"]
 
 
