@@ -15,8 +15,8 @@ The server keeps the result set of a batched read, so later batches page one sta
 (ApertureData's SDK reads ``total_elements`` once and then asks for batches by number). The emulator
 takes its snapshot when ``batch_id`` is 0 or absent (or when none is kept yet) and serves later
 batch ids from it; objects deleted since drop out of their batch without moving the others.
-Assumptions (docs/emulator-evidence.md): the snapshot's key (the whole query, batch position
-left out), its lifetime (until the next batch_id 0 of that query; at most SNAPSHOTS kept),
+Assumptions (docs/emulator-evidence.md): the snapshot's key (the whole query, this command
+without the parameters that only shape the reply), its lifetime (until the next batch_id 0 of that query; at most SNAPSHOTS kept),
 and that ``{}`` without ``batch_size`` is one batch holding the whole set.
 """
 import copy
@@ -41,11 +41,17 @@ def check_batch(name, batch):
         raise ParameterError(f"{name}: 'batch.batch_size' must be at least 1")
 
 
-def snapshot_key(txn):
-    """The whole query with this command's batch position left out: the same read, any batch."""
+# Parameters that shape the reply but not which objects are read: a reader may switch them between
+# batches (the SDK's PyTorchDataset asks for "batch": {} with blobs false, then for batches with blobs).
+REPLY_ONLY = ("batch", "blobs", "as_format", "operations", "uniqueids", "results", "coordinates",
+              "labels", "vertices", "bounds", "hulls", "areas")
+
+
+def snapshot_key(txn, p):
+    """The whole query, this command reduced to what selects its objects: the same read, any batch."""
     query = copy.deepcopy(txn.query)
-    (params,) = query[txn.index].values()
-    params["batch"] = {}
+    ((name, _),) = query[txn.index].items()
+    query[txn.index] = {name: {k: v for k, v in p.items() if k not in REPLY_ONLY}}
     return json.dumps(query, sort_keys=True)
 
 
@@ -53,12 +59,12 @@ def cached(txn, p):
     """The kept (items, total) of this read when a later batch is asked for, else None."""
     if p["batch"].get("batch_id", 0) == 0:
         return None
-    return txn.store.batches.get(snapshot_key(txn))
+    return txn.store.batches.get(snapshot_key(txn, p))
 
 
-def keep(txn, items, total):
+def keep(txn, p, items, total):
     snaps = txn.store.batches
-    key = snapshot_key(txn)
+    key = snapshot_key(txn, p)
     snaps.pop(key, None)
     snaps[key] = (list(items), total)
     while len(snaps) > SNAPSHOTS:

@@ -210,7 +210,7 @@ def select_objects(txn, name, p, cls, **match_kw):
         if kept is None:
             matched, sources = match_objects(txn, name, p, cls, **match_kw)
             kept = (page(name, p, matched), len(matched))
-            batch.keep(txn, *kept)
+            batch.keep(txn, p, *kept)
         items, info = batch.cut(txn, p, kept[0])
         sel = Selection(items, None, kept[1], info)
     else:

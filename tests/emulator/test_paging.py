@@ -61,18 +61,21 @@ def test_batches_page_one_snapshot(client, tag):
 
 
 def test_batch_of_images_with_blobs_and_limit(client, tag):
-    """The SDK's PyTorchDataset flow on FindImage: "batch": {} with results.limit (aperture-data/
-    aperturedb-python test/test_torch_connector.py::test_datasetWithMultiprocessing), then
-    batches with blobs: true; each batch's blobs are that batch's images."""
+    """The SDK's PyTorchDataset flow on FindImage: "batch": {} with blobs false and results.limit
+    (aperturedb/PyTorchDataset.py; results.limit as in aperture-data/aperturedb-python
+    test/test_torch_connector.py::test_datasetWithMultiprocessing), then batches with blobs: true
+    from the same result set -- an image added in between (sorting first) does not shift them."""
     client.query([{"AddImage": {"properties": {"tag": tag, "license": i}}} for i in range(5)],
                  [jpeg(20 + i, 10) for i in range(5)])
     query = [{"FindImage": {"constraints": {"tag": ["==", tag]}, "sort": "license",
                             "results": {"list": ["license"], "limit": 4}, "batch": {}, "blobs": False}}]
-    _, r, _ = execute_query(client, query, [])
-    assert r[0]["FindImage"]["batch"]["total_elements"] == 4
+    _, r, blobs = execute_query(client, query, [])
+    assert r[0]["FindImage"]["batch"]["total_elements"] == 4 and blobs == []
+    client.query([{"AddImage": {"properties": {"tag": tag, "license": -1}}}], [jpeg()])
     query[0]["FindImage"].update(blobs=True, batch={"batch_size": 3, "batch_id": 1})
     _, r, blobs = execute_query(client, query, [])
     assert [e["license"] for e in r[0]["FindImage"]["entities"]] == [3] and len(blobs) == 1
+    assert r[0]["FindImage"]["entities"][0]["_blob_index"] == 0
 
 
 @pytest.mark.parametrize("params,fragment", [
