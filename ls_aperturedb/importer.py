@@ -6,13 +6,20 @@ one conditional UPDATE, and every later write of the run is conditional on that 
 every batch; :func:`fail_if_dead` (Label Studio's list-time health check) marks a run whose heartbeat
 went stale as failed, and a new sync may then start.
 
-Each batch is one FindImage page: images already linked (or tombstoned) are skipped, the rest become
-tasks, links, predictions and annotations in one transaction — a killed run loses at most its current
-batch, and the unique (storage, key) link keeps one task per image. Tasks, links and predictions are
+Each batch is one page of the image listing (``query.ImageQuery.listing``: ApertureDB's ``batch`` read of
+one result set it keeps, so images added or deleted during the sync shift nothing): images already
+linked (or tombstoned) are skipped, the rest are fetched with their regions and become tasks, links,
+predictions and annotations in one transaction — a killed run loses at most its current batch, and the
+unique (storage, key) link keeps one task per image. Tasks, links and predictions are
 written with ``executemany`` of prepared rows (:class:`_Rows`; task ids allocated first), which is what
 ``bulk_create`` writes minus building a model instance and its SQL per row. Predictions are validated
 once per region shape (``mapping.check_prediction``). While a batch is written, a worker thread
 fetches the next page from ApertureDB and maps it (no Label Studio database there).
+
+``sync_deletions`` deletes on no page's evidence: the links the run did not see are looked up in
+ApertureDB one by one (``ImageQuery.lookup``), and only those whose image is gone or no longer matches
+go; each batch of them is deleted in a transaction that locks their tasks and re-checks, inside it,
+that none has an annotation or a draft.
 """
 import json
 import logging
@@ -26,10 +33,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from ls_aperturedb import conf
-from ls_aperturedb.labeling_config import image_target
+from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
 from ls_aperturedb.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
                                    prediction, task_data)
-from ls_aperturedb.query import ImageQuery, parse_details, parse_ids
+from ls_aperturedb.query import ImageQuery, parse_details, parse_ids, parse_listing
 
 logger = logging.getLogger(__name__)
 BULK = 1000  # rows per INSERT
@@ -37,6 +44,11 @@ BULK = 1000  # rows per INSERT
 
 class Superseded(Exception):
     """Another run owns the storage now (this one was taken for dead)."""
+
+
+class ListingChanged(Exception):
+    """ApertureDB no longer holds the result set the sync pages through (it keeps one for 60 s after
+    the last read): pages read afterwards could skip or repeat images, so the sync stops."""
 
 
 def _model():
@@ -148,6 +160,8 @@ def _readable(exc, storage):
     address = f"{storage.hostname}:{storage.port}" if not storage.aperturedb_key else "ApertureDB"
     if isinstance(exc, ConnectionProblem):
         return exc.message
+    if isinstance(exc, (LabelingConfigProblem, ListingChanged)):
+        return f"Sync failed: {exc}"
     if isinstance(exc, QueryError):
         return f"ApertureDB refused the query: {exc}"
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)) or "connect" in str(exc).lower():
@@ -156,7 +170,8 @@ def _readable(exc, storage):
 
 
 def iter_image_ids(storage, page=100):
-    """``_uniqueid`` of the matching images in sync order (the wizard's preview)."""
+    """``_uniqueid`` of the matching images in sync order (the wizard's preview: offset pages, which
+    decide nothing; a batched read would share, and on the emulator restart, a running sync's)."""
     query = ImageQuery.for_storage(storage)
     pool = storage.get_pool()
     offset = 0
@@ -187,67 +202,67 @@ class Sync:
     # ------------------------------------------------------------ the batch loop
     def run(self):
         storage = self.storage
-        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
         cap = storage.limit
         probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
-        offset, complete = 0, True
-        ahead = None  # (offset, size, future): the next page, fetched and mapped while this one is written
+        listing = Listing(self.pool, self.query, storage.batch_size or conf.get_int("SYNC_BATCH_SIZE"))
+        number, complete = 0, True
+        ahead = None  # (page number, future): the next page, fetched and mapped while this one is written
         with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-ahead") as worker:
             while True:
-                size = batch if cap is None else min(batch, cap - offset)
-                if size <= 0:
+                want = self._wanted(cap)
+                if want == 0:
                     complete = False  # stopped at the limit: what lies beyond was not looked at
                     break
-                if ahead is not None and ahead[:2] == (offset, size):
-                    records, rows, report = ahead[2].result()
-                    page, known, fresh = self._split(records)
+                if ahead is not None and ahead[0] == number:
+                    uids, last, records, rows, report = ahead[1].result()
+                    known, fresh = self._split(uids, records)
                     if known:  # mapped ahead without knowing which are new: map what is new again
                         rows = self._prepare(fresh, self.report)
                     else:
                         self.report.add(report)
                 else:
-                    page, known, fresh = self._page(offset, size, probe)
-                    rows = self._prepare(fresh, self.report)
+                    uids, last = listing.page(number)
+                    uids = uids[:want]
+                    known = self._known(uids)
+                    new = [uid for uid in uids if uid not in known]
+                    rows = self._prepare(self._details(new), self.report)
                 ahead = None
-                self.counts["images_seen"] += page
-                probe = 2 * len(known) >= page
-                following = batch if cap is None else min(batch, cap - offset - page)
-                if page == size and following > 0 and not probe:
-                    ahead = (offset + page, following, worker.submit(self._ahead, offset + page, following))
+                self.counts["images_seen"] += len(uids)
+                probe = 2 * len(known) >= len(uids)
+                following = self._wanted(cap)
+                if not last and following != 0 and not probe:
+                    ahead = (number + 1, worker.submit(self._ahead, listing, number + 1, following))
                 if known:
                     self._seen(known)
                 self._create(rows)
                 self._ping()  # progress counts in meta, and the heartbeat
-                offset += page
-                if page < size:
+                number += 1
+                if last:
                     break
         if storage.sync_deletions and complete:
             self._delete_gone()
         self._finalize()
         _record(storage, self.run_id, _model().Status.COMPLETED, self._meta())
 
-    def _fetch(self, offset, size):
-        return parse_details(self.pool.query(self.query.details(offset, size))[0])
+    def _wanted(self, cap):
+        """Images the limit still allows (``None``: no limit)."""
+        return None if cap is None else max(cap - self.counts["images_seen"], 0)
 
-    def _ahead(self, offset, size):
-        """In the worker thread: the next page fetched and mapped, with a report of its own (merged
-        only if the page is created as it is). Touches no Label Studio database."""
-        records, report = self._fetch(offset, size), Report()
-        return records, self._prepare(records, report), report
+    def _details(self, uids):
+        return parse_details(self.pool.query(self.query.details(uids=uids))[0]) if uids else []
 
-    def _page(self, offset, size, probe):
-        """``(page length, known links {uid: task_id}, records to create)`` for one page."""
-        if probe:
-            uids = parse_ids(self.pool.query(self.query.ids(offset, size))[0])
-            known = self._known(uids)
-            new = [uid for uid in uids if uid not in known]
-            records = parse_details(self.pool.query(self.query.details(uids=new))[0]) if new else []
-            return len(uids), known, records
-        return self._split(self._fetch(offset, size))
+    def _ahead(self, listing, number, want):
+        """In the worker thread: the next page listed, fetched and mapped, with a report of its own
+        (merged only if the page is created as it is). Touches no Label Studio database."""
+        uids, last = listing.page(number)
+        uids = uids[:want]
+        records, report = self._details(uids), Report()
+        return uids, last, records, self._prepare(records, report), report
 
-    def _split(self, records):
-        known = self._known([r.uid for r in records])
-        return len(records), known, [r for r in records if r.uid not in known]
+    def _split(self, uids, records):
+        """``(known links {uid: task_id}, records of images not linked yet)``."""
+        known = self._known(uids)
+        return known, [r for r in records if r.uid not in known]
 
     def _known(self, uids):
         from ls_aperturedb.models import ApertureDBImportStorageLink
@@ -373,22 +388,51 @@ class Sync:
 
     # ------------------------------------------------------------ deletions and the end
     def _delete_gone(self):
-        """Remove tasks whose image no longer matches (not seen by this run) unless they are annotated."""
-        from tasks.models import Task
+        """Remove the tasks of images this run did not list, once ApertureDB confirms, image by image,
+        that they are gone or no longer match — never tasks with an annotation or a draft."""
+        unseen = list(self.storage.links.exclude(seen_by_sync=self.run_id).values_list("key", flat=True))
+        deleted = kept = still = 0
+        for start in range(0, len(unseen), BULK):
+            keys = unseen[start:start + BULK]
+            present = self._still_matching(keys)
+            if present:  # listed by no page, yet there: keep it, and its task
+                self.storage.links.filter(key__in=present).update(seen_by_sync=self.run_id)
+                still += len(present)
+            gone, annotated = self._delete_unannotated([k for k in keys if k not in present])
+            deleted, kept = deleted + gone, kept + annotated
+        self.counts.update(tasks_deleted=deleted, deletions_kept_annotated=kept, deletions_still_matching=still)
 
-        gone = self.storage.links.exclude(seen_by_sync=self.run_id)
-        kept = gone.filter(task__isnull=False, task__annotations__isnull=False).distinct().count()
-        deletable = gone.filter(Q(task__isnull=True) | Q(task__annotations__isnull=True))
-        task_ids = list(deletable.filter(task__isnull=False).values_list("task_id", flat=True).distinct())
+    def _still_matching(self, uids):
+        """Those of ``uids`` whose image ApertureDB still has and the storage's constraints still select."""
+        if not uids:
+            return set()
+        found = parse_ids(self.pool.query(self.query.lookup(uids))[0])
+        return {uid for uid in found if self.query.uid_matches(uid)}
+
+    def _delete_unannotated(self, keys):
+        """Delete the links ``keys`` and their tasks in one transaction that locks the tasks first and
+        then keeps every one that has an annotation or a draft (a user may have just saved one).
+        ``(tasks deleted, tasks kept for their annotations or drafts)``."""
+        from tasks.models import Annotation, AnnotationDraft, Task
+
+        if not keys:
+            return 0, 0
         with transaction.atomic():
-            deletable_links = self.storage.links.filter(pk__in=list(deletable.values_list("pk", flat=True)))
-            deletable_links.delete()  # first, so the tasks' deletion leaves no tombstone behind
-            for start in range(0, len(task_ids), BULK):
-                tasks = Task.objects.filter(id__in=task_ids[start:start + BULK])
-                self.project.summary.remove_data_columns(tasks)
-                Task.delete_tasks_without_signals(tasks)
-        self.counts["tasks_deleted"] = len(task_ids)
-        self.counts["deletions_kept_annotated"] = kept
+            self._ping()  # a write first: on SQLite the transaction holds the write lock from here on
+            links = self.storage.links.filter(key__in=keys).exclude(seen_by_sync=self.run_id)
+            linked = links.filter(task__isnull=False).values_list("task_id", flat=True)
+            # PostgreSQL: saving an annotation or draft locks its task's row (foreign key check), so after
+            # this lock none is being saved, and the checks below see every one committed before it.
+            task_ids = list(Task.objects.select_for_update().filter(id__in=list(linked)).order_by("id")
+                            .values_list("id", flat=True))
+            busy = set(Annotation.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
+            busy |= set(AnnotationDraft.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
+            doomed = [task_id for task_id in task_ids if task_id not in busy]
+            links.exclude(task_id__in=busy).delete()  # first, so the tasks' deletion leaves no tombstone behind
+            tasks = Task.objects.filter(id__in=doomed)
+            self.project.summary.remove_data_columns(tasks)
+            Task.delete_tasks_without_signals(tasks)
+        return len(doomed), len(busy)
 
     def _finalize(self):
         """What Label Studio's own scan does once at the end: FSM states and project task states."""
@@ -414,6 +458,28 @@ class Sync:
         if not updated:
             raise Superseded()
         self.storage.meta = meta
+
+class Listing:
+    """The sync's pages of image ids: batches of one result set ApertureDB keeps (see ``query``).
+    ``page(n)`` is asked in order, by one thread at a time (the sync's, or its worker's), and answers
+    ``(ids, whether it is the last page)``."""
+
+    def __init__(self, pool, query, batch_size):
+        self.pool, self.query, self.batch_size = pool, query, batch_size
+        self.total = None
+
+    def page(self, number):
+        reply = parse_listing(self.pool.query(self.query.listing(number, self.batch_size))[0], number,
+                              self.batch_size)
+        if self.total is None:
+            self.total = reply.total
+        elif reply.total != self.total:
+            raise ListingChanged(
+                f"ApertureDB dropped the image listing this sync pages through ({self.total} images, now "
+                f"{reply.total}): a page took longer than the 60 s ApertureDB keeps it between reads. Run sync "
+                "again: tasks already created are kept and none will be duplicated.")
+        return reply.uids, reply.end >= reply.total
+
 
 def _annotation_fields(annotations):
     for a in annotations:

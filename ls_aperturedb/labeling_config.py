@@ -11,7 +11,7 @@ DEFAULT_DATA_KEY = "image"
 
 
 class LabelingConfigProblem(ValueError):
-    """The storage's ``data_key`` does not name an Image tag of the project's config."""
+    """The project's config has no Image tag for ApertureDB images (none at all, or none named ``data_key``)."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Control:
 @dataclass(frozen=True)
 class ImageTarget:
     data_key: str  # key in task data ("$image" -> "image")
-    to_name: str  # Image tag name; "" when the config has no Image tag
+    to_name: str  # Image tag name
     rectangles: Control = None  # RectangleLabels bound to the tag
     polygons: Control = None  # PolygonLabels bound to the tag
 
@@ -36,7 +36,10 @@ def _bound_control(interface, tag_name, tag_class):
 
 
 def image_target(label_config, image_tag=""):
-    """The Image tag named ``image_tag`` (default: the first) and the controls bound to it."""
+    """The Image tag named ``image_tag`` (default: the first) and the controls bound to it.
+
+    A config without any Image tag is refused: tasks would hold the images under a key no tag shows.
+    """
     interface = LabelInterface(label_config)
     tags = [tag for tag in interface.objects if tag.tag == "Image"]
     if image_tag:
@@ -46,7 +49,11 @@ def image_target(label_config, image_tag=""):
                 f"the labeling config has no Image tag named {image_tag!r}; "
                 f"Image tags: {', '.join(t.name for t in interface.objects if t.tag == 'Image') or 'none'}")
     if not tags:
-        return ImageTarget(DEFAULT_DATA_KEY, "")
+        found = ", ".join(sorted({tag.tag for tag in interface.objects})) or "none"
+        raise LabelingConfigProblem(
+            "the project's labeling config has no Image tag, so ApertureDB images would land in tasks no tag "
+            f"shows (object tags found: {found}); add one, e.g. <Image name=\"image\" value=\"$image\"/>, "
+            "in Settings → Labeling Interface")
     tag = tags[0]
     data_key = (tag.value or "").lstrip("$") or DEFAULT_DATA_KEY
     return ImageTarget(data_key, tag.name, _bound_control(interface, tag.name, "RectangleLabels"),

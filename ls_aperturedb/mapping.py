@@ -7,6 +7,7 @@ plain success (labels missing from the config, regions without a control, predic
 import io
 import json
 import re
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -101,11 +102,29 @@ def image_size(properties, mapping):
 
 
 def header_size(blob):
-    """Image size read from the encoded bytes' header (no full decode)."""
-    from PIL import Image
+    """Image size read from the encoded bytes' header; no pixel is decoded.
 
-    with Image.open(io.BytesIO(blob)) as image:
-        return image.size
+    ``Image.open`` reads only the header too, but then refuses an image over Pillow's decompression-bomb
+    limit (``Image.MAX_IMAGE_PIXELS``; about 179 megapixels raise), a check meant for decoding, which
+    never happens here. So the header is read by Pillow's format plugins directly, the way ``Image.open``
+    tries them (``Image.ID`` order, each plugin's ``accept`` on the first bytes), without that check and
+    without touching the process-wide limit (other threads decode images).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    Image.init()
+    prefix = blob[:16]
+    for name in Image.ID:
+        factory, accept = Image.OPEN[name]
+        verdict = not accept or accept(prefix)
+        if not verdict or isinstance(verdict, str):  # a str: a "maybe" Image.open only warns about
+            continue
+        try:
+            with factory(io.BytesIO(blob), "") as image:
+                return image.size
+        except (SyntaxError, IndexError, TypeError, struct.error):  # what Image.open skips a plugin for
+            continue
+    raise UnidentifiedImageError("not an image format Pillow knows")
 
 
 def _score(entity):
@@ -144,7 +163,7 @@ def prediction(record, mapping, size, report):
             report.regions_without_control[kind] += len(entities)
             report.explain(f"image {record.uid}: {len(entities)} {kind}(es) but no "
                            f"{'RectangleLabels' if kind == 'box' else 'PolygonLabels'} bound to "
-                           f"Image {target.to_name or '(none)'}")
+                           f"Image {target.to_name}")
             continue
         for entity in entities:
             score = _score(entity)

@@ -1,10 +1,20 @@
 """FindImage paging: the ApertureDB queries of one sync batch, and their replies as plain records.
 
-A page is selected in a stable order (sorted by ``_uniqueid``, then offset/limit). ``details`` fetches a
-page's images together with their boxes, polygons and earlier exported annotations in one transaction:
-the regions are found with ``is_connected_to`` the FindImage ``_ref`` and ``group_by_source``, so a batch
-is one round trip whatever its size. ``ids`` lists only the ``_uniqueid`` of a page: a re-sync uses it
-to skip pages it already has without moving any region over the wire.
+A sync lists the matching images with ``listing``: one FindImage read in numbered batches through the
+``batch`` parameter, which ApertureDB answers from one result set it computes once and keeps while it is
+read (docs.aperturedata.io query_language/Reference/shared_command_parameters/batch: "The result is
+computed once ... and re-used", kept 60 s after the last access). Images added or deleted meanwhile
+therefore cannot shift the batches: none is skipped, none is listed twice (offset paging would shift).
+The reading pattern is ApertureData's own: batch ids from 0 with one ``batch_size``, the reply's
+``batch`` carrying ``total_elements`` and ``end`` (aperture-data/aperturedb-python
+aperturedb/PyTorchDataset.py; aperture-data/workflows apps/sql-server/fdw/fdw/__init__.py, which
+also says ``batch`` cannot be combined with ``group_by_source``, hence two queries per page).
+
+``details`` then fetches the listed images that are new, with their boxes, polygons and earlier exported
+annotations, in one transaction: the regions are found with ``is_connected_to`` the FindImage ``_ref``
+and ``group_by_source``. ``lookup`` re-checks images one by one (``_uniqueid in [...]`` plus the
+storage's constraints) before a sync deletes anything. ``ids`` (offset paging) only serves the wizard's
+preview, which decides nothing.
 """
 from dataclasses import dataclass, field
 
@@ -17,6 +27,8 @@ ANNOTATION_CONNECTION = "LS_annotation_image"
 ANNOTATION_PROPERTIES = ("ls_annotation_id", "ls_project_id", "ls_task_id", "completed_by", "created_at",
                          "updated_at", "lead_time", "was_cancelled", "ground_truth", "result")
 ORDER = {"key": "_uniqueid", "order": "ascending"}
+UID_OPERATORS = {"==": lambda uid, v: uid == v, "!=": lambda uid, v: uid != v,
+                 "in": lambda uid, v: uid in v, "not in": lambda uid, v: uid not in v}
 
 
 @dataclass
@@ -56,6 +68,32 @@ class ImageQuery:
     def ids(self, offset, limit):
         return [{"FindImage": {**self._select(offset, limit), "results": {"list": ["_uniqueid"]}}}]
 
+    def listing(self, batch_id, batch_size):
+        """Batch ``batch_id`` of the matching images' ``_uniqueid`` (same query for every batch but the id)."""
+        select = {"sort": ORDER, "batch": {"batch_id": batch_id, "batch_size": batch_size},
+                  "results": {"list": ["_uniqueid"]}}
+        if self.constraints:
+            select["constraints"] = self.constraints
+        return [{"FindImage": select}]
+
+    def lookup(self, uids):
+        """Which of ``uids`` exist and match the constraints. ApertureDB takes one condition list per
+        property, so a ``_uniqueid`` condition of the storage's own is checked by :func:`uid_matches`."""
+        constraints = {k: v for k, v in self.constraints.items() if k != "_uniqueid"}
+        constraints["_uniqueid"] = ["in", list(uids)]
+        return [{"FindImage": {"constraints": constraints, "results": {"list": ["_uniqueid"]}}}]
+
+    def uid_matches(self, uid):
+        """``uid`` against the storage's own ``_uniqueid`` condition (``==``, ``!=``, ``in``, ``not in``:
+        the operators ApertureDB takes on ``_uniqueid``), which :meth:`lookup` cannot send."""
+        condition = self.constraints.get("_uniqueid")
+        if not condition:
+            return True
+        for op, value in zip(condition[::2], condition[1::2]):
+            if not UID_OPERATORS[op](uid, value):
+                return False
+        return True
+
     def details(self, offset=None, limit=None, uids=None):
         """One transaction: a page (``offset``/``limit``) or given images (``uids``) with what hangs off them."""
         select = {"constraints": {"_uniqueid": ["in", list(uids)]}, "sort": ORDER} if uids is not None \
@@ -85,6 +123,20 @@ class ImageQuery:
 
 def parse_ids(response):
     return [e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []]
+
+
+@dataclass(frozen=True)
+class ListingBatch:
+    uids: list
+    total: int  # images in the result set ApertureDB keeps for the listing
+    end: int  # position after this batch in that result set
+
+
+def parse_listing(response, batch_id, batch_size):
+    reply = response[0]["FindImage"]
+    info = reply.get("batch") or {}
+    total = info.get("total_elements", reply.get("returned", 0))
+    return ListingBatch(parse_ids(response), total, info.get("end", min((batch_id + 1) * batch_size, total)))
 
 
 def _groups(response, command):

@@ -1,6 +1,9 @@
 """Import sync through the HTTP API (inline, no broker): tasks, predictions, incrementality, tombstones,
 deletions, annotations round trip."""
 import json
+import struct
+import threading
+import zlib
 
 import pytest
 from django.db import connection
@@ -219,3 +222,160 @@ def test_exported_annotations_come_back_once(api, project, adb, user):
     assert task.total_annotations == 1 and task.is_labeled
     assert sync(api, storage["id"])["meta"]["annotations_imported"] == 0
     assert task.annotations.count() == 1
+
+
+# ------------------------------------------------------------ races and paging (issue 8, items 7, 8, 13, 14)
+def _uid_of(task):
+    return task.data["image"].rsplit("/", 1)[1]
+
+
+def _task_ids(project):
+    return {_uid_of(t): t.id for t in project.tasks.all()}
+
+
+def _in_another_thread(fn):
+    """Run ``fn`` on its own thread (its own database connection, committed when it returns) and wait."""
+    from django.db import connections
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = fn()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    return outcome["value"]
+
+
+def _before(monkeypatch, method, hook):
+    """Run ``hook(*args)`` each time ``ImageQuery.<method>`` builds a query, before it does."""
+    from ls_aperturedb.query import ImageQuery
+
+    original = getattr(ImageQuery, method)
+
+    def wrapped(self, *args):
+        hook(*args)
+        return original(self, *args)
+
+    monkeypatch.setattr(ImageQuery, method, wrapped)
+
+
+@pytest.mark.parametrize("saved", ["annotation", "draft"])
+def test_sync_deletions_keeps_a_task_annotated_while_it_runs(api, project, adb, monkeypatch, saved):
+    """A task whose image is gone gets an annotation (or a draft) after the sync chose what to delete and
+    before it deletes: the deletion re-checks inside its transaction and keeps the task."""
+    uids = [add_image(adb, {"n": i}) for i in range(3)]
+    storage = create(api, project, adb, sync_deletions=True)
+    sync(api, storage["id"])
+    before = _task_ids(project)
+    adb.query([{"DeleteImage": {"constraints": {"n": ["in", [0, 1]]}}}])
+    path = "annotations" if saved == "annotation" else "drafts"
+
+    def save_on_task_of_image_0(*_):  # the candidates (images 0 and 1) are chosen; ApertureDB is asked
+        response = _in_another_thread(lambda: api.post(f"/api/tasks/{before[uids[0]]}/{path}",
+                                                       {"result": [], "lead_time": 1},
+                                                       content_type="application/json"))
+        assert response.status_code == 201, response.content
+
+    _before(monkeypatch, "lookup", save_on_task_of_image_0)
+    meta = sync(api, storage["id"])["meta"]
+    assert (meta["tasks_deleted"], meta["deletions_kept_annotated"]) == (1, 1)
+    assert _task_ids(project) == {uids[0]: before[uids[0]], uids[2]: before[uids[2]]}
+
+
+@pytest.mark.parametrize("deleted", [0, 3], ids=["listed-before", "listed-after"])
+def test_image_deleted_between_pages_costs_no_other_task(api, project, adb, monkeypatch, deleted):
+    """An image is deleted in ApertureDB between two pages of a sync: no other image is skipped (its task
+    would be deleted) or listed twice, and the deleted image's task goes once ApertureDB confirms it is
+    gone (this sync if its page was not listed yet, else the next)."""
+    from ls_aperturedb.models import ApertureDBImportStorageLink
+
+    uids = [add_image(adb, {"n": i}) for i in range(6)]
+    storage = create(api, project, adb, sync_deletions=True, batch_size=2)
+    sync(api, storage["id"])
+    before = _task_ids(project)
+    assert set(before) == set(uids)
+
+    def delete_between_pages(batch_id, batch_size):
+        if batch_id == 1:  # page 0 is listed (uids 0, 1), page 1 is not yet
+            adb.query([{"DeleteImage": {"constraints": {"n": ["==", deleted]}}}])
+
+    _before(monkeypatch, "listing", delete_between_pages)
+    meta = sync(api, storage["id"])["meta"]
+    others = {uid: task_id for uid, task_id in before.items() if uid != uids[deleted]}
+    remaining = _task_ids(project)
+    assert {uid: remaining[uid] for uid in others} == others  # same tasks, none re-created
+    keys = list(ApertureDBImportStorageLink.objects.filter(storage_id=storage["id"]).values_list("key", flat=True))
+    assert len(keys) == len(set(keys)) == len(remaining) and project.tasks.count() == len(remaining)
+    assert meta["tasks_created"] == 0
+    if uids[deleted] in remaining:  # listed before it was deleted: kept until a sync finds it gone
+        assert meta["tasks_deleted"] == 0
+        meta = sync(api, storage["id"])["meta"]
+    assert meta["tasks_deleted"] == 1 and _task_ids(project) == others
+
+
+def test_image_missing_from_the_listing_but_still_there_keeps_its_task(api, project, adb, monkeypatch):
+    """No deletion on the evidence of the listing alone: an image that stopped matching while the
+    listing was taken and matches again when the sync deletes is looked up, found, and kept."""
+    uids = [add_image(adb, {"split": "train", "n": i}) for i in range(4)]
+    storage = create(api, project, adb, sync_deletions=True, batch_size=2, constraints={"split": ["==", "train"]})
+    sync(api, storage["id"])
+    before = _task_ids(project)
+
+    def set_split(value):
+        adb.query([{"UpdateImage": {"constraints": {"n": ["==", 2]}, "properties": {"split": value}}}])
+
+    _before(monkeypatch, "listing", lambda batch_id, size: batch_id == 0 and set_split("val"))
+    _before(monkeypatch, "lookup", lambda uids: set_split("train"))
+    meta = sync(api, storage["id"])["meta"]
+    assert (meta["tasks_deleted"], meta["deletions_still_matching"]) == (0, 1)
+    assert _task_ids(project) == before
+    set_split("val")  # really no longer matching now: its unannotated task goes
+    monkeypatch.undo()
+    meta = sync(api, storage["id"])["meta"]
+    assert meta["tasks_deleted"] == 1 and set(_task_ids(project)) == set(uids) - {uids[2]}
+
+
+def big_png(width, height):
+    """A valid 1-bit grayscale PNG of ``width`` × ``height`` pixels, all black: a few kB, since every
+    row compresses to nearly nothing (the IDAT holds all rows)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row, packer = b"\0" * (1 + (width + 7) // 8), zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # bit depth 1, grayscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_image_over_the_decompression_bomb_limit_keeps_its_regions(api, project, adb, monkeypatch):
+    """20000 × 20000 pixels (400 M, over twice Pillow's limit, where Image.open raises) and no size
+    property: the size comes from the PNG header, and the box becomes a prediction."""
+    from PIL import Image
+
+    with monkeypatch.context() as emulator_accepts_it:  # the in-process emulator opens blobs with Pillow too
+        emulator_accepts_it.setattr(Image, "MAX_IMAGE_PIXELS", None)
+        add_image(adb, {}, boxes=[BOX], blob=big_png(20000, 20000))
+    assert Image.MAX_IMAGE_PIXELS and 20000 * 20000 > 2 * Image.MAX_IMAGE_PIXELS
+    storage = create(api, project, adb)
+    result = sync(api, storage["id"])
+    assert result["status"] == "completed" and result["meta"]["sizes_from_header"] == 1, result["meta"]
+    box = project.tasks.get().predictions.get().result[0]
+    assert (box["original_width"], box["original_height"]) == (20000, 20000)
+    assert box["value"]["x"] == 8 * 100.0 / 20000 and box["value"]["height"] == 12 * 100.0 / 20000
+
+
+def test_config_without_image_tag_fails_the_sync_by_name(api, project, adb):
+    """Tasks under a key no tag shows would be useless: the sync fails and its status says why."""
+    add_image(adb)
+    storage = create(api, project, adb)
+    project.label_config = ("<View><Text name='text' value='$text'/>"
+                            "<Choices name='sentiment' toName='text'><Choice value='good'/></Choices></View>")
+    project.save()
+    result = sync(api, storage["id"])
+    assert result["status"] == "failed" and project.tasks.count() == 0
+    assert "has no Image tag" in result["traceback"] and "Text" in result["traceback"]

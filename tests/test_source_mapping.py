@@ -24,8 +24,6 @@ TWO_IMAGES = """<View>
     (CUSTOM, "", ("picture", "photo", "boxes", "outlines")),
     (TWO_IMAGES, "", ("left_img", "left", "left_boxes", None)),
     (TWO_IMAGES, "right", ("right_img", "right", "right_boxes", "right_polys")),
-    ("<View><Text name='t' value='$text'/><Choices name='c' toName='t'><Choice value='a'/></Choices></View>", "",
-     ("image", "", None, None)),
 ])
 def test_image_target(config, tag, expected):
     target = image_target(config, tag)
@@ -37,6 +35,12 @@ def test_image_target(config, tag, expected):
 def test_unknown_image_tag_is_named():
     with pytest.raises(LabelingConfigProblem, match="no Image tag named 'nope'.*left, right"):
         image_target(TWO_IMAGES, "nope")
+
+
+def test_config_without_image_tag_is_refused():
+    text_only = "<View><Text name='t' value='$text'/><Choices name='c' toName='t'><Choice value='a'/></Choices></View>"
+    with pytest.raises(LabelingConfigProblem, match="has no Image tag.*object tags found: Text"):
+        image_target(text_only)
 
 
 def _mapping(config=CUSTOM, tag="", **kw):
