@@ -62,6 +62,9 @@ class Auth:
     def authenticate(self, params):
         if not isinstance(params, dict):
             return {"status": STATUS_ERROR, "info": "Authenticate: parameters must be an object"}
+        for key in params:
+            if key not in ("username", "password", "token"):   # what the SDK's Connector sends
+                return {"status": STATUS_ERROR, "info": f"Authenticate: unknown parameter '{key}'"}
         user = params.get("username")
         if "token" in params:
             owner = self.api_tokens.get(params["token"])
@@ -75,6 +78,9 @@ class Auth:
         return {"status": STATUS_ERROR, "info": "Authentication failed: wrong username or password"}
 
     def refresh(self, params):
+        if isinstance(params, dict) and set(params) - {"refresh_token"}:
+            unknown = sorted(set(params) - {"refresh_token"})[0]
+            return {"status": STATUS_ERROR, "info": f"RefreshToken: unknown parameter '{unknown}'"}
         token = params.get("refresh_token") if isinstance(params, dict) else None
         with self._lock:
             entry = self._refresh.pop(token, None) if isinstance(token, str) else None

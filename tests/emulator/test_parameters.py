@@ -68,3 +68,14 @@ def test_update_image_operations_and_add_format_are_checked(client, tag):
 def test_group_by_source_is_not_taken_by_find_connection(client):
     r = failed(client, [{"FindConnection": {"results": {"group_by_source": True}}}])
     assert "'group_by_source'" in r["info"]
+
+
+@pytest.mark.parametrize("command,params", [
+    ("Authenticate", {"username": "admin", "password": "admin", "otp": "123"}),
+    ("RefreshToken", {"refresh_token": "adbr_x", "otp": "123"}),
+])
+def test_auth_commands_take_only_their_parameters(client, command, params):
+    """Authenticate takes username/password or token, RefreshToken a refresh_token (what the SDK's
+    Connector._authenticate / _refresh_token send); anything else is named in the error."""
+    r, _ = client.query([{command: params}])
+    assert r[0][command]["status"] == -1 and "'otp'" in r[0][command]["info"]
