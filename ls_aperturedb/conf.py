@@ -37,8 +37,8 @@ DEFAULTS = {
     # Export: reconcile leaves pending rows younger than this to their own wake-up, and retries
     # failed rows after this many seconds, doubled per attempt (at most 64x).
     "EXPORT_RETRY_SECONDS": "30",
-    # A queued or running import sync whose heartbeat is older than this is taken for dead
-    # (worker killed): it is shown as failed and a new sync may start.
+    # A running import sync whose heartbeat is older than this is taken for dead (worker killed), a
+    # queued one as never picked up (no worker): it is shown as failed and a new sync may start.
     "SYNC_STALE_SECONDS": "60",
 }
 

@@ -162,9 +162,11 @@ def _timed_connector_class():
             if self.failure is None:
                 self.failure = exc
 
+        def connect(self, details=None):
+            if self.failure is None:  # after a failure: no reconnect (and no SDK error log about it)
+                super().connect(details)
+
         def _connect(self):
-            if self.failure is not None:
-                raise ConnectionAbortedError(f"not reconnecting after: {self.failure}")
             try:
                 super()._connect()
             except OSError as exc:

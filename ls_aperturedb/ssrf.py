@@ -8,6 +8,8 @@ The policy applies to every connection the plugin opens (the pools call :func:`e
 time they hand out a connection), not only to "Test connection". A decision is reused for
 ``DECISION_SECONDS`` per host, port and policy: a changed ``LS_APERTUREDB_ALLOWED_HOSTS`` (or
 ``SSRF_PROTECTION_ENABLED``) applies to the next call, a host re-pointed in DNS within seconds.
+(The SDK resolves the name again when it connects, so a DNS answer that changes in between is only
+caught by the next check: the limit of a policy applied outside the SDK.)
 """
 import ipaddress
 import socket
