@@ -4,7 +4,7 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
 from ls_aperturedb.mapping import Mapping, Report, annotation, check_prediction, image_size, parse_uri, prediction, task_data
-from ls_aperturedb.query import ImageQuery, ImageRecord, parse_details
+from ls_aperturedb.query import ImageQuery, ImageRecord, parse_details, parse_listing
 
 CUSTOM = """<View>
   <Image name="photo" value="$picture"/>
@@ -153,3 +153,34 @@ def test_details_query_one_transaction_and_parse():
     a, b = parse_details(response)
     assert (a.uid, a.properties, a.boxes) == ("a", {"split": "x"}, [])
     assert b.boxes == [{"_label": "cat"}]
+
+
+def test_listing_is_one_query_in_numbered_batches():
+    """Every batch sends the same FindImage but for batch_id (ApertureDB re-uses the result it keeps),
+    and the reply's batch object says where the listing stands."""
+    q = ImageQuery(constraints={"split": ["==", "train"]})
+    first, later = q.listing(0, 2), q.listing(1, 2)
+    assert first[0]["FindImage"].pop("batch") == {"batch_id": 0, "batch_size": 2}
+    assert later[0]["FindImage"].pop("batch") == {"batch_id": 1, "batch_size": 2}
+    assert first == later and first[0]["FindImage"]["sort"] == {"key": "_uniqueid", "order": "ascending"}
+    reply = [{"FindImage": {"status": 0, "returned": 2, "entities": [{"_uniqueid": "c"}, {"_uniqueid": "d"}],
+                            "batch": {"batch_id": 1, "total_elements": 5, "end": 4}}}]
+    batch = parse_listing(reply, 1, 2)
+    assert (batch.uids, batch.total, batch.end) == (["c", "d"], 5, 4)
+
+
+@pytest.mark.parametrize("condition, kept", [
+    (None, {"a", "b", "c"}),
+    (["==", "b"], {"b"}),
+    (["!=", "b"], {"a", "c"}),
+    (["in", ["a", "c"]], {"a", "c"}),
+    (["not in", ["a"]], {"b", "c"}),
+])
+def test_lookup_rechecks_ids_with_the_storage_constraints(condition, kept):
+    """A deletion candidate is looked up by _uniqueid with the storage's other constraints; ApertureDB
+    takes one condition list per property, so the storage's own _uniqueid condition is applied here."""
+    constraints = {"split": ["==", "train"], **({"_uniqueid": condition} if condition else {})}
+    q = ImageQuery(constraints=constraints)
+    (command,) = q.lookup(["a", "b", "c"])
+    assert command["FindImage"]["constraints"] == {"split": ["==", "train"], "_uniqueid": ["in", ["a", "b", "c"]]}
+    assert {uid for uid in "abc" if q.uid_matches(uid)} == kept
