@@ -4,21 +4,34 @@ No database, no network: :class:`AnnotationRecord` is plain data gathered by the
 functions here return command lists that the exporter runs (one annotation, or many concatenated into
 one transaction during a sync). ``_ref`` numbers come from a shared counter so lists can be joined.
 
-Data model (see the README):
+Data model (see the README). Every edge we write is an ``AddConnection`` with explicit ``src`` and
+``dst`` ("src: Reference to the object that is the source of the connection", docs.aperturedata.io
+query_language/Reference/connection_commands/AddConnection); ``connect``, whose direction no source
+confirms, is not used:
     LS_annotation --LS_annotation_image--> _Image          (when the image lives in this instance)
     LS_annotation --LS_annotation_region--> region node    (BoundingBox, Polygon, LS_keypoint,
                                                             LS_classification, LS_brush, ...)
     region node --LS_region_prediction--> prediction BoundingBox/Polygon (never modified)
+    LS_annotation_fence                                    (no edges; see ``fence``)
 
-An upsert replaces the annotation's region nodes inside the same transaction, so regions removed in
-Label Studio disappear and a repeated or retried export leaves exactly one copy.
+An annotation is identified by ``ls_annotation_uid`` (Label Studio's ``Annotation.unique_id``, which the
+source storage gives back to a re-imported annotation), not by its id, so a round trip through the
+source storage updates the same node. An upsert replaces the annotation's region nodes inside the same
+transaction, so regions removed in Label Studio disappear and a repeated or retried export leaves
+exactly one copy; the fence makes a write of an older version, or after a delete, abort.
 """
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 ANNOTATION_CLASS = "LS_annotation"
+FENCE_CLASS = "LS_annotation_fence"
+IDENTITY = "ls_annotation_uid"
+VERSION = "ls_version"
+# The fence version of a deleted annotation: above every real version (microseconds since 1970 reach
+# it in the year 2255) and exact as a double, whatever number type the server stores.
+DELETED_VERSION = 2 ** 53 - 1
 IMAGE_CONNECTION = "LS_annotation_image"
 REGION_CONNECTION = "LS_annotation_region"
 PREDICTION_CONNECTION = "LS_region_prediction"
@@ -37,6 +50,7 @@ IGNORED_TYPES = {"relation"}
 # Region types that may have been accepted from an imported prediction box or polygon.
 SHAPE_TYPES = {"rectanglelabels", "rectangle", "polygonlabels", "polygon"}
 OPTIONAL_PROPERTIES = ("completed_by", "lead_time", "task_data_url")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class MalformedAnnotation(ValueError):
@@ -48,6 +62,7 @@ class AnnotationRecord:
     """What the commands need to know about one annotation."""
 
     annotation_id: int
+    uid: str  # the node's identity: Annotation.unique_id
     project_id: int
     task_id: int
     result: list
@@ -68,29 +83,73 @@ def refs(start=1):
     return itertools.count(start)
 
 
-def key_constraints(annotation_id, project_id):
-    return {"ls_annotation_id": ["==", annotation_id], "ls_project_id": ["==", project_id]}
+def key_constraints(uid):
+    return {IDENTITY: ["==", uid]}
+
+
+def version_of(updated_at):
+    """The fence version of an annotation: its ``updated_at`` in whole microseconds since 1970."""
+    return (updated_at - EPOCH) // timedelta(microseconds=1)
+
+
+def fence(uid, version, counter):
+    """Commands that abort the transaction unless ``version`` is newer than any written (or deleted).
+
+    Every committed write leaves exactly two ``LS_annotation_fence`` nodes of its version (a delete:
+    two of ``DELETED_VERSION``) and removes older ones. The first command is a conditional add of
+    a node with ``version``:
+    - no fence of this version or newer: the node is added (docs.aperturedata.io query_language/
+      Reference/shared_command_parameters/if_not_found: "inserted into the database if and only if
+      there is no other element of the same type that fulfills the specified constraints", with
+      ``>=`` among the operators);
+    - otherwise at least two nodes match, and a conditional add that finds several objects is an
+      error that, with a ``_ref`` given, aborts the whole transaction and undoes its changes
+      (docs.aperturedata.io query_language/Overview/Responses, Return Status: "2 Exists: a
+      conditional add found a unique instance ... If not unique, an error(-1) is returned",
+      "if there is a local id provided in such a call, we treat it as an exception which causes the
+      rest of the transaction to abort ... it undoes all the metadata changes").
+    The exporter does not rely on the status code of that error: after any refused transaction it
+    reads the fences back (``fences_of``) to tell "superseded" from a real failure.
+    """
+    key = key_constraints(uid)
+    node = {IDENTITY: uid, VERSION: version}
+    return [
+        {"AddEntity": {"class": FENCE_CLASS, "_ref": next(counter), "properties": node,
+                       "if_not_found": {**key, VERSION: [">=", version]}}},
+        {"AddEntity": {"class": FENCE_CLASS, "properties": node}},
+        {"DeleteEntity": {"with_class": FENCE_CLASS, "constraints": {**key, VERSION: ["<", version]}}},
+    ]
+
+
+def fences_of(uids):
+    """A read of the fence versions of ``uids`` (answer: FindEntity entities with uid and version)."""
+    return [{"FindEntity": {"with_class": FENCE_CLASS, "constraints": {IDENTITY: ["in", list(uids)]},
+                            "results": {"list": [IDENTITY, VERSION]}}}]
 
 
 def upsert(record, counter):
-    """Commands that make ApertureDB hold exactly this version of the annotation."""
+    """Commands that make ApertureDB hold exactly this version of the annotation, unless it holds a
+    newer one or the annotation was deleted (then the transaction aborts, see ``fence``)."""
     regions = [_region(record, item, i) for i, item in enumerate(_result_items(record))]
     regions = [r for r in regions if r is not None]
-    commands = []
+    commands = fence(record.uid, version_of(record.updated_at), counter)
     image = None
     if record.image_uniqueid:
         image = next(counter)
         commands.append({"FindImage": {"_ref": image, "constraints": {"_uniqueid": ["==", record.image_uniqueid]},
                                        "unique": True}})
-    ann = next(counter)
+    ann, old_edge = next(counter), next(counter)
     properties = _annotation_properties(record)
     commands += [
         {"AddEntity": {"class": ANNOTATION_CLASS, "_ref": ann, "properties": properties,
-                       "if_not_found": key_constraints(record.annotation_id, record.project_id)}},
+                       "if_not_found": key_constraints(record.uid)}},
         {"UpdateEntity": {"ref": ann, "properties": properties,
                           "remove_props": [p for p in OPTIONAL_PROPERTIES if p not in properties]}},
-        {"DeleteConnection": {"src": ann, "with_class": IMAGE_CONNECTION}},
-        *_delete_regions(record.annotation_id, record.project_id),
+        # DeleteConnection takes ref, with_class, constraints (docs connection_commands/DeleteConnection,
+        # whose example finds the edges with FindConnection {src} first).
+        {"FindConnection": {"_ref": old_edge, "with_class": IMAGE_CONNECTION, "src": ann}},
+        {"DeleteConnection": {"ref": old_edge}},
+        *_delete_regions(record.uid),
     ]
     if image is not None:
         commands.append({"AddConnection": {"class": IMAGE_CONNECTION, "src": ann, "dst": image}})
@@ -99,22 +158,27 @@ def upsert(record, counter):
     return commands
 
 
-def delete(annotation_id, project_id):
-    """Commands that remove the annotation entity and its region nodes (prediction nodes stay)."""
-    return [*_delete_regions(annotation_id, project_id),
-            {"DeleteEntity": {"with_class": ANNOTATION_CLASS,
-                              "constraints": key_constraints(annotation_id, project_id)}}]
+def delete(uid):
+    """Commands that remove the annotation entity and its region nodes (prediction nodes stay) and
+    leave a tombstone fence, so a late write of any version aborts instead of re-creating it."""
+    key = key_constraints(uid)
+    tombstone = {"AddEntity": {"class": FENCE_CLASS, "properties": {IDENTITY: uid, VERSION: DELETED_VERSION}}}
+    return [*_delete_regions(uid),
+            {"DeleteEntity": {"with_class": ANNOTATION_CLASS, "constraints": key}},
+            {"DeleteEntity": {"with_class": FENCE_CLASS, "constraints": key}},
+            tombstone, tombstone]
 
 
-def _delete_regions(annotation_id, project_id):
+def _delete_regions(uid):
     """Every region node of the annotation, whatever its type (prediction nodes carry no such key)."""
-    key = key_constraints(annotation_id, project_id)
+    key = key_constraints(uid)
     return [{"DeleteBoundingBox": {"constraints": key}}, {"DeletePolygon": {"constraints": key}},
             *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in REGION_ENTITY_CLASSES)]
 
 
 def _annotation_properties(record):
     props = {
+        IDENTITY: record.uid,
         "ls_annotation_id": record.annotation_id,
         "ls_project_id": record.project_id,
         "ls_task_id": record.task_id,
@@ -157,6 +221,7 @@ def _region(record, item, index):
         raise MalformedAnnotation(f"{where}: unsupported region type {kind!r}")
     base = {
         "ls_region_id": str(item.get("id", "")),
+        IDENTITY: record.uid,
         "ls_annotation_id": record.annotation_id,
         "ls_project_id": record.project_id,
         "ls_from_name": str(item.get("from_name", "")),
@@ -187,8 +252,9 @@ def _labels(value, key):
     return labels
 
 
-def _connect(ann):
-    return {"ref": ann, "class": REGION_CONNECTION, "direction": "in"}
+def _region_edge(ann, region_ref):
+    """LS_annotation -> region node, both ends explicit (see the module docstring)."""
+    return {"AddConnection": {"class": REGION_CONNECTION, "src": ann, "dst": region_ref}}
 
 
 def _prediction_link(record, item, region_ref, counter):
@@ -216,12 +282,11 @@ def _rectangle(record, item, base):
     def build(ann, image, counter):
         ref = next(counter)
         if image is None:
-            return [{"AddEntity": {"class": RECTANGLE_CLASS, "_ref": ref, "properties": {**props, **rect},
-                                   "connect": _connect(ann)}}]
+            return [{"AddEntity": {"class": RECTANGLE_CLASS, "_ref": ref, "properties": {**props, **rect}}},
+                    _region_edge(ann, ref)]
         return [{"AddBoundingBox": {"_ref": ref, "image_ref": image, "rectangle": rect,
-                                    "label": ",".join(map(str, labels)), "properties": props,
-                                    "connect": _connect(ann)}},
-                *_prediction_link(record, item, ref, counter)]
+                                    "label": ",".join(map(str, labels)), "properties": props}},
+                _region_edge(ann, ref), *_prediction_link(record, item, ref, counter)]
     return build
 
 
@@ -239,19 +304,18 @@ def _polygon(record, item, base):
         ref = next(counter)
         if image is None:
             return [{"AddEntity": {"class": POLYGON_CLASS, "_ref": ref,
-                                   "properties": {**props, "points": json.dumps(points)},
-                                   "connect": _connect(ann)}}]
+                                   "properties": {**props, "points": json.dumps(points)}}},
+                    _region_edge(ann, ref)]
         return [{"AddPolygon": {"_ref": ref, "image_ref": image, "polygons": [points],
-                                "label": ",".join(map(str, labels)), "properties": props,
-                                "connect": _connect(ann)}},
-                *_prediction_link(record, item, ref, counter)]
+                                "label": ",".join(map(str, labels)), "properties": props}},
+                _region_edge(ann, ref), *_prediction_link(record, item, ref, counter)]
     return build
 
 
 def _entity(cls, props):
     def build(ann, image, counter):
-        return [{"AddEntity": {"class": cls, "_ref": next(counter), "properties": props,
-                               "connect": _connect(ann)}}]
+        ref = next(counter)
+        return [{"AddEntity": {"class": cls, "_ref": ref, "properties": props}}, _region_edge(ann, ref)]
     return build
 
 

@@ -7,6 +7,12 @@ per transaction during a Sync), then releases the rows in a second short transac
 lock is held while ApertureDB is called, so saves never wait on it. A row saved again meanwhile
 gets a newer ``wanted_version`` and stays pending; the claimant exports it again before it stops,
 so the last version always wins and a duplicated wake-up finds nothing to do.
+
+The lease alone cannot stop a worker that stalls past it (a stuck socket, a pause) from writing an
+old version after another worker wrote a newer one, or after a delete. So ApertureDB checks it too:
+every write carries a fence (``commands.fence``) that aborts its transaction when ApertureDB already
+holds that annotation at the same or a newer version, or a tombstone of its deletion. A refused
+transaction is then read back (``_refused``): jobs found superseded are settled, not failed.
 """
 import logging
 import re
@@ -46,16 +52,25 @@ class Outcome:
     exported: int = 0
     deleted: int = 0
     failed: int = 0
+    superseded: int = 0  # ApertureDB already held this version or a newer one (a late or repeated write)
     unavailable: str = ""
 
     def add(self, other):
         self.exported += other.exported
         self.deleted += other.deleted
         self.failed += other.failed
+        self.superseded += other.superseded
         self.unavailable = other.unavailable or self.unavailable
 
 
 # ------------------------------------------------------------------ outbox writes (request side)
+def identity(unique_id, annotation_id):
+    """An annotation's identity in ApertureDB: Label Studio's ``Annotation.unique_id``, which the
+    source storage gives back to an annotation it re-imports (so a round trip updates the same node).
+    An annotation without one (older rows) gets a name derived from its id."""
+    return str(unique_id or uuid.uuid5(uuid.NAMESPACE_URL, f"ls-annotation:{annotation_id}"))
+
+
 def queue_annotation(annotation):
     """Mark the annotation pending for every ApertureDB target of its project; return the storage ids.
 
@@ -68,9 +83,11 @@ def queue_annotation(annotation):
     now = timezone.now()
     Link.objects.bulk_create(
         [Link(storage_id=sid, annotation=annotation, annotation_key=annotation.id, state=State.PENDING,
-              wanted_version=annotation.updated_at, updated_at=now) for sid in storage_ids],
+              annotation_uid=identity(annotation.unique_id, annotation.id), wanted_version=annotation.updated_at,
+              updated_at=now)
+         for sid in storage_ids],
         update_conflicts=True, unique_fields=["storage", "annotation_key"],
-        update_fields=["annotation", "state", "wanted_version", "updated_at"])
+        update_fields=["annotation", "annotation_uid", "state", "wanted_version", "updated_at"])
     return storage_ids
 
 
@@ -81,7 +98,8 @@ def queue_deletion(annotation):
     links.filter(storage__can_delete_objects=False).delete()
     links.filter(storage__can_delete_objects=None).delete()
     storage_ids = list(links.values_list("storage_id", flat=True))
-    links.update(state=State.DELETING, updated_at=timezone.now())
+    links.update(state=State.DELETING, annotation_uid=identity(annotation.unique_id, annotation.id),
+                 updated_at=timezone.now())
     return storage_ids
 
 
@@ -109,11 +127,12 @@ def _release(token, results):
     for link_id, (kind, version, error) in results.items():
         by_kind.setdefault(kind, []).append((link_id, version, error))
     # A save that landed meanwhile (newer wanted_version) keeps the row pending; a delete wins.
+    # Superseded: ApertureDB holds this version or a newer one, which is what "exported" records.
     settled = Case(When(state=State.DELETING, then=Value(State.DELETING)),
                    When(wanted_version__gt=F("exported_version"), then=Value(State.PENDING)))
     with transaction.atomic():
         mine.filter(id__in=[i for i, _, _ in by_kind.get("deleted", [])]).delete()
-        exported = by_kind.get("exported", [])
+        exported = by_kind.get("exported", []) + by_kind.get("superseded", [])
         if exported:
             rows = mine.filter(id__in=[i for i, _, _ in exported])
             rows.update(exported_version=Case(*(When(id=i, then=Value(v)) for i, v, _ in exported),
@@ -230,12 +249,14 @@ def fail_if_stale(storage):
 def queue_missing(storage):
     annotations = Annotation.objects.filter(project_id=storage.project_id)
     known = Link.objects.filter(storage=storage).values("annotation_key")
-    missing = annotations.exclude(id__in=known).values_list("id", "updated_at")
+    missing = annotations.exclude(id__in=known).only("id", "updated_at", "unique_id")
     now = timezone.now()
     batch = []
-    for annotation_id, updated_at in missing.iterator(chunk_size=5000):
-        batch.append(Link(storage=storage, annotation_id=annotation_id, annotation_key=annotation_id,
-                          wanted_version=updated_at, updated_at=now))
+    for annotation in missing.iterator(chunk_size=5000):
+        batch.append(Link(storage=storage, annotation_id=annotation.id, annotation_key=annotation.id,
+                          annotation_uid=identity(annotation.unique_id, annotation.id),
+                          wanted_version=annotation.updated_at,
+                          updated_at=now))
         if len(batch) >= 5000:
             Link.objects.bulk_create(batch, ignore_conflicts=True)
             batch = []
@@ -262,6 +283,8 @@ def _export_claimed(storage, rows, limit):
             outcome.deleted += 1
         elif kind == "failed":
             outcome.failed += 1
+        elif kind == "superseded":
+            outcome.superseded += 1
         elif kind == "unavailable":
             outcome.unavailable = error
     return outcome
@@ -272,7 +295,7 @@ class Job:
     """One claimed row: write ``record`` (an upsert) or, without a record, delete the annotation."""
 
     link_id: int
-    annotation_id: int
+    uid: str
     version: object = None
     record: commands.AnnotationRecord = None
 
@@ -287,13 +310,13 @@ def _write(storage, links):
     for link in links:
         annotation = annotations.get(link.annotation_key)
         if link.state == State.DELETING:
-            jobs.append(Job(link.id, link.annotation_key))
+            jobs.append(Job(link.id, link.annotation_uid or identity(None, link.annotation_key)))
         elif annotation is None:  # deleted while its export was pending: nothing left to write
             results[link.id] = ("deleted", None, "")
         else:
             alive.append((link, annotation))
     records = _records(storage, [annotation for _, annotation in alive])
-    jobs += [Job(link.id, annotation.id, annotation.updated_at, record)
+    jobs += [Job(link.id, record.uid, annotation.updated_at, record)
              for (link, annotation), record in zip(alive, records)]
     if not jobs:
         return results
@@ -306,13 +329,12 @@ def _write(storage, links):
 
 
 def _run(storage, jobs):
-    """One ApertureDB transaction for all ``jobs``; if it is refused, one transaction per job."""
+    """One ApertureDB transaction for all ``jobs``; a refused one is sorted out by ``_refused``."""
     results, query, sent = {}, [], []
     counter = commands.refs()
     for job in jobs:
         try:
-            query += (commands.upsert(job.record, counter) if job.record
-                      else commands.delete(job.annotation_id, storage.project_id))
+            query += commands.upsert(job.record, counter) if job.record else commands.delete(job.uid)
             sent.append(job)
         except commands.MalformedAnnotation as exc:
             results[job.link_id] = ("failed", job.version, f"malformed annotation: {exc}")
@@ -321,16 +343,57 @@ def _run(storage, jobs):
     try:
         _query(storage.get_pool(), query)
     except QueryError as exc:
-        if len(sent) == 1:
-            return {**results, sent[0].link_id: ("failed", sent[0].version, f"ApertureDB refused it: {exc}")}
-        for job in sent:
-            results.update(_run(storage, [job]))
-        return results
+        return {**results, **_refused(storage, sent, exc)}
     except Unavailable as exc:
         return {**results, **{job.link_id: ("unavailable", None, str(exc)) for job in sent}}
     for job in sent:
         results[job.link_id] = ("exported", job.version, "") if job.record else ("deleted", None, "")
     return results
+
+
+def _refused(storage, jobs, error):
+    """ApertureDB refused the transaction of ``jobs``: one read of their fences tells which were
+    superseded (a newer or the same version is there, or a tombstone); those are settled and the
+    others written again together. When none was superseded, each job gets a transaction of its own,
+    so one bad annotation cannot hold back the rest; a single job's refusal is a failure."""
+    try:
+        superseded = _superseded(storage, jobs)
+    except Unavailable as exc:
+        return {job.link_id: ("unavailable", None, str(exc)) for job in jobs}
+    results = {job.link_id: superseded[job.link_id] for job in jobs if job.link_id in superseded}
+    rest = [job for job in jobs if job.link_id not in superseded]
+    if superseded and rest:
+        results.update(_run(storage, rest))
+    elif len(rest) == 1:
+        results[rest[0].link_id] = ("failed", rest[0].version, f"ApertureDB refused it: {error}")
+    elif rest:
+        for job in rest:
+            results.update(_run(storage, [job]))
+    return results
+
+
+def _superseded(storage, jobs):
+    """{link id: result} for the upserts whose fence in ApertureDB is at their version or newer."""
+    upserts = [job for job in jobs if job.record]
+    if not upserts:
+        return {}
+    response, _ = _query(storage.get_pool(), commands.fences_of(sorted({job.uid for job in upserts})))
+    newest = {}
+    for fence in response[0]["FindEntity"].get("entities") or []:
+        uid, version = fence.get(commands.IDENTITY), fence.get(commands.VERSION)
+        if isinstance(version, (int, float)):
+            newest[uid] = max(version, newest.get(uid, version))
+    out = {}
+    for job in upserts:
+        fenced = newest.get(job.uid)
+        if fenced is None or fenced < commands.version_of(job.version):
+            continue
+        if fenced >= commands.DELETED_VERSION:
+            out[job.link_id] = ("failed", job.version, "the annotation was deleted from ApertureDB "
+                                "(its tombstone is there), so it is not written again")
+        else:
+            out[job.link_id] = ("superseded", job.version, "")
+    return out
 
 
 def _query(pool, query):
@@ -356,7 +419,8 @@ def _records(storage, annotations):
         task = annotation.task
         uid = images.uniqueid(task)
         out.append(commands.AnnotationRecord(
-            annotation_id=annotation.id, project_id=storage.project_id, task_id=task.id,
+            annotation_id=annotation.id, uid=identity(annotation.unique_id, annotation.id),
+            project_id=storage.project_id, task_id=task.id,
             result=annotation.result if annotation.result is not None else [],
             created_at=annotation.created_at, updated_at=annotation.updated_at,
             completed_by=getattr(annotation.completed_by, "email", "") or "",

@@ -207,6 +207,9 @@ class ApertureDBExportStorageLink(ExportStorageLink):
     annotation = models.ForeignKey("tasks.Annotation", on_delete=models.SET_NULL, null=True,
                                    related_name="ls_aperturedb_exportlinks")
     annotation_key = models.BigIntegerField(help_text="Annotation id (survives the annotation)")
+    annotation_uid = models.CharField(max_length=64, blank=True, default="",
+                                      help_text="The annotation's identity in ApertureDB (its unique_id); "
+                                                "survives the annotation so a delete finds its nodes")
     storage = models.ForeignKey(ApertureDBExportStorage, on_delete=models.CASCADE, related_name="links")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     wanted_version = models.DateTimeField(null=True, blank=True, help_text="Annotation updated_at to export")

@@ -107,6 +107,13 @@ def test_every_region_type_becomes_a_typed_node(api, adb, task, target, inline, 
                                                                           "LS_annotation_image"},
                         "results": {"list": ["ls_annotation_id"]}}}])
     assert response[1]["FindEntity"]["entities"] == [{"ls_annotation_id": aid}]
+    # Every edge goes the way the README says: annotation -> image, annotation -> region.
+    response, _ = adb.query([
+        {"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["==", uid]}}},
+        {"FindEntity": {"_ref": 2, "with_class": "LS_annotation", "constraints": {"ls_annotation_id": ["==", aid]}}},
+        {"FindConnection": {"src": 2, "dst": 1, "with_class": "LS_annotation_image", "results": {"count": True}}},
+        {"FindConnection": {"src": 1, "dst": 2, "results": {"count": True}}}])
+    assert (response[2]["FindConnection"]["count"], response[3]["FindConnection"]["count"]) == (1, 0)
 
     regions = regions_of(adb, aid)
     boxes = {b["ls_region_id"]: b for b in regions["BoundingBox"]}
@@ -290,3 +297,68 @@ def test_apertureDB_down_leaves_row_pending_then_reconcile_exports(api, adb, tas
     settings.APERTUREDB_EXPORT_RETRY_SECONDS = 0
     exporter.reconcile()
     assert _link(target, aid).state == "exported" and len(annotations_in(adb, aid)) == 1
+
+
+# ------------------------------------------------------------------ a stalled worker (issue: late writer)
+# Worker A is the export of one API request, paused by ``stalled_writer`` right before its ApertureDB
+# write; meanwhile worker B (the export of the next request) claims the row, because A's lease has run
+# out (lease 0), writes, and settles it. Then A writes: ApertureDB must not take it.
+def _box(x, rid="late_box"):
+    return {**BOX, "id": rid, "value": {**BOX["value"], "x": x}}
+
+
+def _second_client(api):
+    """Another client of the same user (a request of its own, in worker A's thread)."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=api.defaults["HTTP_AUTHORIZATION"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stalled_writer_cannot_overwrite_a_newer_version(api, adb, full_project, settings, stalled_writer):
+    from tasks.models import Annotation
+
+    settings.APERTUREDB_EXPORT_LEASE_SECONDS = 0
+    [task] = imported_tasks(full_project, adb, 1)
+    target = create_target(api, full_project, adb)
+    stalled_writer.start(annotate, _second_client(api), task, [_box(10.0)])
+    aid = Annotation.objects.get(task=task).id
+    update(api, aid, [_box(60.0)])  # worker B exports the newer version and settles the row
+    assert target.links.get().state == "exported"
+
+    stalled_writer.release()  # worker A's old version arrives late
+    [entity] = annotations_in(adb, aid)
+    assert json.loads(entity["result"])[0]["value"]["x"] == 60.0
+    [box] = regions_of(adb, aid)["BoundingBox"]
+    assert box["_coordinates"]["x"] == 384
+    link = target.links.get()
+    assert link.state == "exported" and link.exported_version == Annotation.objects.get(id=aid).updated_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stalled_sync_batch_neither_overwrites_nor_resurrects(api, adb, full_project, settings, stalled_writer):
+    """Worker A is a target Sync (many annotations per transaction). While it is stalled, one of its
+    annotations is saved again and exported, another is deleted (and removed from ApertureDB). A's
+    late batch must leave both alone and still write the third."""
+    from tasks.models import Annotation
+
+    settings.APERTUREDB_EXPORT_LEASE_SECONDS = 0
+    tasks = imported_tasks(full_project, adb, 3)
+    target = create_target(api, full_project, adb, can_delete_objects=True)
+    Annotation.objects.bulk_create([Annotation(task=t, project=full_project, result=[_box(10.0), POLYGON])
+                                    for t in tasks])  # no signal: only a Sync exports them
+    edited, deleted, untouched = Annotation.objects.filter(project=full_project).order_by("id")
+    stalled_writer.start(_second_client(api).post, f"/api/storages/export/aperturedb/{target.id}/sync")
+    update(api, edited.id, [_box(60.0)])
+    delete(api, deleted.id)
+    assert target.links.get(annotation_key=edited.id).state == "exported"
+    assert not target.links.filter(annotation_key=deleted.id).exists()
+
+    assert stalled_writer.release().status_code == 200
+    nodes = {e["ls_annotation_id"]: json.loads(e["result"]) for e in annotations_in(adb)}
+    assert set(nodes) == {edited.id, untouched.id}
+    assert [r["value"]["x"] for r in nodes[edited.id]] == [60.0]
+    assert len(nodes[untouched.id]) == 2
+    assert not any(regions_of(adb, deleted.id).values())
+    assert len(regions_of(adb, edited.id)["BoundingBox"]) == 1 and not regions_of(adb, edited.id)["Polygon"]
+    assert set(target.links.values_list("state", flat=True)) == {"exported"}
