@@ -365,11 +365,16 @@ class Sync:
         found = [a for a in map(annotation, record.annotations) if a is not None]
         alive = set(Annotation.objects.filter(project=self.project, id__in=[
             a["ls_annotation_id"] for a in found if isinstance(a["ls_annotation_id"], int)]).values_list("id", flat=True))
+        # The imported annotation keeps the node's identity (Annotation.unique_id, unique in Label Studio),
+        # so exporting it again updates that node instead of adding a second one.
+        taken = {str(u) for u in Annotation.objects.filter(
+            unique_id__in=[a["unique_id"] for a in found if a["unique_id"]]).values_list("unique_id", flat=True)}
         members = self._members()
         out = []
         for a in found:
-            if a["ls_annotation_id"] in alive:
+            if a["ls_annotation_id"] in alive or a["unique_id"] in taken:
                 continue
+            taken.add(a["unique_id"])
             a["completed_by_id"] = members.get(a["completed_by"].lower(), self.project.created_by_id)
             out.append(a)
         return out
@@ -483,8 +488,11 @@ class Listing:
 
 def _annotation_fields(annotations):
     for a in annotations:
-        yield {"result": a["result"], "completed_by_id": a["completed_by_id"], "was_cancelled": a["was_cancelled"],
-               "ground_truth": a["ground_truth"], "lead_time": a["lead_time"]}
+        fields = {"result": a["result"], "completed_by_id": a["completed_by_id"], "was_cancelled": a["was_cancelled"],
+                  "ground_truth": a["ground_truth"], "lead_time": a["lead_time"]}
+        if a["unique_id"]:
+            fields["unique_id"] = a["unique_id"]
+        yield fields
 
 
 def _next_ids(cursor, model, count):

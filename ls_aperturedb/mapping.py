@@ -8,6 +8,7 @@ import io
 import json
 import re
 import struct
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -262,12 +263,21 @@ def annotation(entity):
         return None
     if not isinstance(result, list):
         return None
-    return {"ls_annotation_id": entity.get("ls_annotation_id"), "result": result,
+    return {"ls_annotation_id": entity.get("ls_annotation_id"), "unique_id": _uuid(entity.get("ls_annotation_uid")),
+            "result": result,
             "completed_by": entity.get("completed_by") or "",
             "was_cancelled": bool(entity.get("was_cancelled", False)),
             "ground_truth": bool(entity.get("ground_truth", False)),
             "lead_time": entity.get("lead_time"),
             "created_at": _date(entity.get("created_at")), "updated_at": _date(entity.get("updated_at"))}
+
+
+def _uuid(value):
+    """The exported annotation's identity (its Label Studio ``unique_id``), kept by the re-imported one."""
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _date(value):

@@ -25,7 +25,8 @@ EXPORTED_REGION_MARKER = "ls_annotation_id"
 ANNOTATION_CLASS = "LS_annotation"
 ANNOTATION_CONNECTION = "LS_annotation_image"
 ANNOTATION_PROPERTIES = ("ls_annotation_id", "ls_project_id", "ls_task_id", "completed_by", "created_at",
-                         "updated_at", "lead_time", "was_cancelled", "ground_truth", "result")
+                         "updated_at", "lead_time", "was_cancelled", "ground_truth", "result",
+                         "ls_annotation_uid")
 ORDER = {"key": "_uniqueid", "order": "ascending"}
 UID_OPERATORS = {"==": lambda uid, v: uid == v, "!=": lambda uid, v: uid != v,
                  "in": lambda uid, v: uid in v, "not in": lambda uid, v: uid not in v}
