@@ -6,8 +6,10 @@ one transaction during a sync). ``_ref`` numbers come from a shared counter so l
 
 Data model (see the README). Every edge we write is an ``AddConnection`` with explicit ``src`` and
 ``dst`` ("src: Reference to the object that is the source of the connection", docs.aperturedata.io
-query_language/Reference/connection_commands/AddConnection); ``connect``, whose direction no source
-confirms, is not used:
+commands/AddConnection.html); ``connect``, whose direction no source confirms, is not used. Boxes and
+polygons also get ApertureDB's own edge to their image from ``image_ref`` (``_BoundingBoxToImage`` /
+``_PolygonToImage``, src region -> dst image in the GetSchema reply of docs.aperturedata.io
+query_language/Reference/db_commands/GetSchema):
     LS_annotation --LS_annotation_image--> _Image          (when the image lives in this instance)
     LS_annotation --LS_annotation_region--> region node    (BoundingBox, Polygon, LS_keypoint,
                                                             LS_classification, LS_brush, ...)
