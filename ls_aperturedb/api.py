@@ -1,4 +1,9 @@
-"""API views: Label Studio's generic storage views bound to the ApertureDB serializers."""
+"""API views: Label Studio's generic storage views bound to the ApertureDB serializers, kept inside
+the organization boundary (see ``access``)."""
+import logging
+from itertools import islice
+
+from django.conf import settings
 from io_storages.api import (
     ExportStorageDetailAPI,
     ExportStorageFormLayoutAPI,
@@ -15,43 +20,71 @@ from io_storages.api import (
 
 from io_storages.proxy_api import ProjectResolveStorageUri, TaskResolveStorageUri
 from projects.models import Project
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework import generics
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from ls_aperturedb.access import in_organization
-from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBImportStorage
+from ls_aperturedb.access import in_organization, storage_for_change, storages_of
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
+
+logger = logging.getLogger(__name__)
 
 
 class OrganizationScopedListMixin:
-    """List and create only within the user's own organization (404 / 403 otherwise)."""
+    """List only within the user's own organization. ``?project=`` that is missing answers 400, one
+    that is not a project id (``abc``) or not of the user's organization 404, as Label Studio's own
+    storages do; creating in a foreign project is refused by the serializer (403)."""
 
     def get_queryset(self):
-        project = Project.objects.filter(pk=self.request.query_params.get("project")).first()
-        if project is not None and not in_organization(self.request.user, project):
-            raise NotFound()
+        if self.request.query_params.get("project"):
+            project = generics.get_object_or_404(Project, pk=self.request.query_params["project"])
+            if not in_organization(self.request.user, project):
+                raise NotFound()
         return super().get_queryset()
 
-    def perform_create(self, serializer):
-        if not in_organization(self.request.user, serializer.validated_data.get("project")):
-            raise PermissionDenied("You do not have permission to create storages for this project.")
-        super().perform_create(serializer)
+
+class OrganizationScopedObjectMixin:
+    """Detail and sync reach only storages of the user's organizations; any other id is 404."""
+
+    def get_queryset(self):
+        return storages_of(self.serializer_class.Meta.model, self.request.user)
+
+
+class StoredStorageValidateMixin:
+    """Validate (and preview) a storage as the form holds it. With an ``id`` the stored storage is the
+    base, loaded only if the user may change it (404 otherwise); its stored secrets are used only with
+    its stored server (see the serializer). Nothing is saved: validating is not editing."""
+
+    def validated_storage(self, request):
+        model = self.serializer_class.Meta.model
+        existing = storage_for_change(model, request.data["id"], request.user) if request.data.get("id") else None
+        serializer = self.serializer_class(data=request.data, context={**self.get_serializer_context(),
+                                                                       "existing": existing})
+        serializer.is_valid(raise_exception=True)
+        if existing is None:
+            return model(**serializer.validated_data)
+        for name, value in serializer.validated_data.items():
+            setattr(existing, name, value)
+        return existing
+
+    def create(self, request, *args, **kwargs):
+        self.validated_storage(request)
+        return Response()
 
 
 class ApertureDBImportStorageListAPI(OrganizationScopedListMixin, ImportStorageListAPI):
     serializer_class = ApertureDBImportStorageSerializer
 
 
-class ApertureDBImportStorageDetailAPI(ImportStorageDetailAPI):
-    queryset = ApertureDBImportStorage.objects.all()
+class ApertureDBImportStorageDetailAPI(OrganizationScopedObjectMixin, ImportStorageDetailAPI):
     serializer_class = ApertureDBImportStorageSerializer
 
 
-class ApertureDBImportStorageSyncAPI(ImportStorageSyncAPI):
+class ApertureDBImportStorageSyncAPI(OrganizationScopedObjectMixin, ImportStorageSyncAPI):
     serializer_class = ApertureDBImportStorageSerializer
 
 
-class ApertureDBImportStorageValidateAPI(ImportStorageValidateAPI):
+class ApertureDBImportStorageValidateAPI(StoredStorageValidateMixin, ImportStorageValidateAPI):
     serializer_class = ApertureDBImportStorageSerializer
 
 
@@ -59,16 +92,29 @@ class ApertureDBImportStorageFormLayoutAPI(ImportStorageFormLayoutAPI):
     pass
 
 
-class ApertureDBImportStorageListFilesAPI(ImportStorageListFilesAPI):
-    """``limit`` is both the storage's import cap and the preview's sample size: an empty one (the
-    wizard sends the form as it is) means Label Studio's default sample, not a crash on ``int('')``."""
+class ApertureDBImportStorageListFilesAPI(StoredStorageValidateMixin, ImportStorageListFilesAPI):
+    """The wizard's preview: the images the form's settings match. ``limit`` is both the storage's
+    import cap and the preview's sample size: an empty one (the wizard sends the form as it is) means
+    Label Studio's default sample, not a crash on ``int('')``."""
 
     def create(self, request, *args, **kwargs):
         if "limit" in request.data and not str(request.data["limit"]).strip():
             if hasattr(request.data, "_mutable"):
                 request.data._mutable = True
             request.data.pop("limit")
-        return super().create(request, *args, **kwargs)
+        try:
+            limit = int(request.data.get("limit", settings.DEFAULT_STORAGE_LIST_LIMIT))
+        except (TypeError, ValueError):
+            raise ValidationError({"limit": ["a whole number is required"]}) from None
+        storage = self.validated_storage(request)
+        try:
+            files = [storage.get_unified_metadata(obj) for obj in islice(storage.iter_objects(), limit)]
+        except Exception as exc:
+            logger.warning("preview of ApertureDB storage %s failed: %s", storage.id, exc)
+            raise ValidationError("Failed to list storage files") from None
+        if len(files) == limit:  # Label Studio's "there is more" marker
+            files.append({"key": None, "last_modified": None, "size": None})
+        return Response({"files": files})
 
 
 def import_storage_list_files_view():
@@ -79,16 +125,15 @@ class ApertureDBExportStorageListAPI(OrganizationScopedListMixin, ExportStorageL
     serializer_class = ApertureDBExportStorageSerializer
 
 
-class ApertureDBExportStorageDetailAPI(ExportStorageDetailAPI):
-    queryset = ApertureDBExportStorage.objects.all()
+class ApertureDBExportStorageDetailAPI(OrganizationScopedObjectMixin, ExportStorageDetailAPI):
     serializer_class = ApertureDBExportStorageSerializer
 
 
-class ApertureDBExportStorageSyncAPI(ExportStorageSyncAPI):
+class ApertureDBExportStorageSyncAPI(OrganizationScopedObjectMixin, ExportStorageSyncAPI):
     serializer_class = ApertureDBExportStorageSerializer
 
 
-class ApertureDBExportStorageValidateAPI(ExportStorageValidateAPI):
+class ApertureDBExportStorageValidateAPI(StoredStorageValidateMixin, ExportStorageValidateAPI):
     serializer_class = ApertureDBExportStorageSerializer
 
 

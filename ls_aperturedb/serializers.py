@@ -1,15 +1,28 @@
-"""Storage serializers: secrets are write-only, connection problems come back per field (HTTP 400)."""
+"""Storage serializers: secrets are write-only, connection problems come back per field (HTTP 400).
+
+A stored secret is only ever combined with the server it was saved for: a request that changes the
+host, port, username or TLS settings of a storage must carry its own secret (see
+``ApertureDBSerializerMixin.connection_values``).
+"""
+import ipaddress
 import json
+import re
 
 from io_storages.serializers import ExportStorageSerializer, ImportStorageSerializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from ls_aperturedb.access import require_project_member
 from ls_aperturedb.connection import ConnectionProblem
 from ls_aperturedb.models import SECRET_FIELDS, ApertureDBExportStorage, ApertureDBImportStorage
 
 OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
 UNIQUEID_OPERATORS = {"==", "in", "not in"}
+PORT_RANGE = (1, 65535)
+PORT_MESSAGE = "port must be between 1 and 65535"
+# What decides which server a stored secret is sent to (and how that connection is protected).
+TARGET_FIELDS = ("hostname", "port", "username", "use_ssl", "ca_cert", "verify_hostname")
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")  # '_': Docker/Compose service names
 
 
 def constraint_errors(constraints):
@@ -33,8 +46,58 @@ def constraint_errors(constraints):
     return errors
 
 
+def hostname_errors(hostname):
+    """Why ``hostname`` is not an IP address or a DNS name (RFC 1035 lengths), before any socket sees it."""
+    host = hostname.strip()
+    if not host:
+        return []  # "hostname is required" comes from the connection check (an APERTUREDB_KEY needs none)
+    try:
+        ipaddress.ip_address(host)
+        return []
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253:
+        return [f"a host name has at most 253 characters; this one has {len(name)}"]
+    for label in name.split("."):
+        if not label:
+            return ["a host name cannot contain an empty label (\"..\", or a leading dot)"]
+        if len(label) > 63:
+            return [f"each dot-separated part of a host name has at most 63 characters; "
+                    f"\"{label[:20]}...\" has {len(label)}"]
+        if not _LABEL.match(label):
+            return [f"\"{label}\" is not a valid host name part (letters, digits, '_' and inner hyphens); "
+                    f"give a host name or an IP address, without a scheme, port or path"]
+    return []
+
+
+def _target(values):
+    """The server and the protection a connection made from ``values`` uses."""
+    return (str(values.get("hostname") or "").strip().lower(), *(values.get(name) for name in TARGET_FIELDS[1:]))
+
+
+def _port_field():
+    return serializers.IntegerField(
+        required=False, min_value=PORT_RANGE[0], max_value=PORT_RANGE[1], help_text="ApertureDB port (1-65535)",
+        error_messages={"min_value": PORT_MESSAGE, "max_value": PORT_MESSAGE,
+                        "invalid": f"a whole number is required; {PORT_MESSAGE}"})
+
+
 class ApertureDBSerializerMixin:
-    type = serializers.ReadOnlyField(default="aperturedb")
+
+    def validate_hostname(self, value):
+        errors = hostname_errors(value)
+        if errors:
+            raise ValidationError(errors)
+        return value.strip()
+
+    def validate_project(self, project):
+        """Creating a storage in a project, or moving one there, needs membership of its organization
+        (checked before any connection is made on the request's behalf)."""
+        request = self.context.get("request")
+        if request is not None:
+            require_project_member(request.user, project)
+        return project
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -65,13 +128,36 @@ class ApertureDBSerializerMixin:
         return super().to_internal_value(data)
 
     def _existing(self):
-        """The stored storage this request edits (validate API sends its id), if any."""
+        """The stored storage this request edits: the instance of PATCH/PUT, or the one the validate and
+        files APIs loaded (after their permission check) for an ``id``. A client ``id`` alone is never
+        looked up here: a create ignores it."""
         if self.instance is not None:
             return self.instance
-        pk = getattr(self, "initial_data", {}).get("id")
-        if pk:
-            return self.Meta.model.objects.filter(pk=pk).first()
-        return None
+        return self.context.get("existing")
+
+    def connection_values(self, data):
+        """The connection fields to check: the stored storage's, overridden by the request's.
+
+        Returns ``(values, cleared)``: ``cleared`` blanks the stored secrets when the request moves the
+        storage to another server (host, port, username or TLS settings), so a stored secret never
+        reaches a server it was not saved for, now or after saving."""
+        model = self.Meta.model
+        names = {f.name for f in model._meta.concrete_fields if not f.is_relation and f.name != "id"}
+        existing = self._existing()
+        sent = {k: v for k, v in data.items() if k in names}
+        if existing is None:
+            return sent, {}
+        values = {name: getattr(existing, name) for name in names}
+        if _target(values) == _target({**values, **sent}):
+            return {**values, **sent}, {}
+        stored = [name for name in SECRET_FIELDS if getattr(existing, name)]
+        if stored and not any(sent.get(name) for name in SECRET_FIELDS):
+            label = {"password": "password", "token": "API token", "aperturedb_key": "APERTUREDB_KEY"}[stored[0]]
+            raise ValidationError({stored[0]: [
+                f"The host, port, username or TLS settings changed: enter the {label} again. A stored "
+                f"{label} is only ever sent to the server it was saved for."]})
+        cleared = {name: "" for name in SECRET_FIELDS if name not in sent}
+        return {**values, **{name: "" for name in SECRET_FIELDS}, **sent}, cleared
 
     def validate(self, data):
         data = super().validate(data)
@@ -79,20 +165,32 @@ class ApertureDBSerializerMixin:
             errors = constraint_errors(data[name]) if name in data else []
             if errors:
                 raise ValidationError({name: errors})
-        model = self.Meta.model
-        names = {f.name for f in model._meta.concrete_fields if not f.is_relation and f.name != "id"}
-        existing = self._existing()
-        values = {name: getattr(existing, name) for name in names} if existing is not None else {}
-        values.update({k: v for k, v in data.items() if k in names})
+        values, cleared = self.connection_values(data)
         try:
-            model(**values).check_connection()
+            storage = self.Meta.model(**values)
+            _check_target(storage)
+            storage.check_connection()
         except ConnectionProblem as problem:
             raise ValidationError({problem.field: [problem.message]}) from None
-        return data
+        return {**data, **cleared}
+
+
+def _check_target(storage):
+    """Host and port as the connection will use them (an APERTUREDB_KEY carries its own), checked
+    before any socket is opened; a problem names the field the user typed them in."""
+    config = storage.connection_config()  # a key that does not parse is a ConnectionProblem already
+    field, prefix = ("aperturedb_key", "the APERTUREDB_KEY's ") if storage.aperturedb_key else ("hostname", "")
+    errors = hostname_errors(config.host)
+    if errors:
+        raise ConnectionProblem(field, prefix + errors[0])
+    if not PORT_RANGE[0] <= config.port <= PORT_RANGE[1]:
+        raise ConnectionProblem("aperturedb_key" if storage.aperturedb_key else "port",
+                                f"{prefix}{PORT_MESSAGE} (got {config.port})")
 
 
 class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorageSerializer):
     type = serializers.ReadOnlyField(default="aperturedb")
+    port = _port_field()
 
     def validate_properties(self, value):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -118,6 +216,7 @@ class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorage
 
 class ApertureDBExportStorageSerializer(ApertureDBSerializerMixin, ExportStorageSerializer):
     type = serializers.ReadOnlyField(default="aperturedb")
+    port = _port_field()
 
     def to_representation(self, instance):
         """``meta.exports``: live outbox counts (pending, exported, failed, deleting) and the last error."""

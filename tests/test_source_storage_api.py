@@ -168,3 +168,210 @@ def test_other_organization_cannot_see_or_touch(api, other_api, project, adb):
 def test_anonymous_gets_nothing(client, project, adb):
     assert client.get(f"{API}?project={project.id}").status_code in (401, 403)
     assert client.post(API, {"project": project.id}, content_type="application/json").status_code in (401, 403)
+
+
+# --- Stored secrets stay with the stored server (issue 8, item 1) -------------------------------------
+
+EXPORT_API = "/api/storages/export/aperturedb"
+A_USER, A_PASSWORD = "org-a-reader", "org-a-Pa55-never-leaves-its-host"
+
+
+class CredentialRecorder:
+    """Organization B's own ApertureDB (the emulator, user ``b-user``/``b-pass``) that keeps every
+    ``Authenticate`` it receives: the proof of which credentials reached B's host."""
+
+    def __init__(self):
+        from aperturedb_emulator.server import EmulatorServer
+
+        self.server = EmulatorServer(host="127.0.0.1", port=0, username="b-user", password="b-pass").start()
+        self.received = []
+        authenticate = self.server.auth.authenticate
+        self.server.auth.authenticate = lambda params: (self.received.append(params), authenticate(params))[1]
+        self.port = self.server.port
+
+    def saw(self, secret):
+        return any(secret in str(params) for params in self.received)
+
+
+@pytest.fixture
+def recorder():
+    rec = CredentialRecorder()
+    yield rec
+    rec.server.stop()
+
+
+@pytest.fixture
+def a_storages(api, project, adb, emulator_only):
+    """Organization A's source and target storages, logged in with a password only A knows."""
+    from tests.fixtures.export import create_target
+
+    emulator_only.add_user(A_USER, A_PASSWORD)
+    source = create(api, project, adb, username=A_USER, password=A_PASSWORD)
+    target = create_target(api, project, adb, username=A_USER, password=A_PASSWORD)
+    return {API: source["id"], EXPORT_API: target.id}
+
+
+def _at(recorder, **fields):
+    return {"hostname": "127.0.0.1", "port": recorder.port, "use_ssl": False, **fields}
+
+
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+@pytest.mark.parametrize("endpoint", ["create", "validate"])
+def test_foreign_id_never_sends_its_secret_to_the_callers_host(other_api, other_project, a_storages, recorder,
+                                                               url, endpoint):
+    """B names A's storage by id and points it at B's own server: B's server never gets A's password;
+    a create ignores the id, validate answers 404 for a storage B may not change."""
+    body = {"id": a_storages[url], "project": other_project.id, "title": "mine", **_at(recorder)}
+    response = other_api.post(url if endpoint == "create" else f"{url}/validate", body,
+                              content_type="application/json")
+    assert not recorder.saw(A_PASSWORD), recorder.received
+    assert not recorder.saw(A_USER), recorder.received
+    assert response.status_code == (400 if endpoint == "create" else 404), response.content
+    assert A_PASSWORD not in response.content.decode()
+
+
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+def test_create_ignores_a_client_id_even_of_an_own_storage(api, project, a_storages, recorder, url):
+    """A create is a new storage: its secret comes from the request, never from the storage ``id`` names."""
+    response = api.post(url, {"id": a_storages[url], "project": project.id, "title": "copy",
+                              **_at(recorder, username=A_USER)}, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "password" in response.json()["validation_errors"]
+    assert not recorder.saw(A_PASSWORD)
+
+
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+@pytest.mark.parametrize("change", [{"port": None}, {"username": "b-user"}, {"use_ssl": True},
+                                    {"verify_hostname": True, "ca_cert": "x"}])
+def test_changing_the_server_asks_for_the_password_again(api, project, a_storages, recorder, url, change):
+    """PATCH and validate-with-id that move a storage to another host, port, user or TLS setting must
+    carry the password: the stored one is refused (400 on ``password``) and never sent anywhere."""
+    from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBImportStorage
+
+    model = ApertureDBImportStorage if url == API else ApertureDBExportStorage
+    sid = a_storages[url]
+    before = model.objects.get(pk=sid)
+    body = {key: (recorder.port if key == "port" else value) for key, value in change.items()}
+    if "port" not in body:
+        body["port"] = before.port  # same server, only the login or its protection changes
+    for response in (api.patch(f"{url}/{sid}", body, content_type="application/json"),
+                     api.post(f"{url}/validate", {"id": sid, "project": project.id, **body},
+                              content_type="application/json")):
+        assert response.status_code == 400, response.content
+        message = " ".join(response.json()["validation_errors"]["password"])
+        assert "enter the password again" in message and "only ever sent to the server it was saved for" in message
+    assert not recorder.saw(A_PASSWORD)
+    after = model.objects.get(pk=sid)
+    assert (after.port, after.username, after.use_ssl, after.password) == \
+        (before.port, before.username, before.use_ssl, A_PASSWORD)
+
+
+def test_moving_to_another_server_with_its_own_secret(api, project, a_storages, recorder):
+    """Re-entering the secret moves the storage; a stored secret that was not re-sent is dropped, so a
+    later sync or media request cannot send it to the new server either."""
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    sid = a_storages[API]
+    moved = api.patch(f"{API}/{sid}", {"port": recorder.port, "username": "b-user", "password": "b-pass"},
+                      content_type="application/json")
+    assert moved.status_code == 200, moved.content
+    assert ApertureDBImportStorage.objects.get(pk=sid).password == "b-pass"
+    assert not recorder.saw(A_PASSWORD) and recorder.saw("b-pass")
+    token = recorder.server.create_token("b-user")
+    switched = api.patch(f"{API}/{sid}", {"username": "", "token": token}, content_type="application/json")
+    assert switched.status_code == 200, switched.content
+    stored = ApertureDBImportStorage.objects.get(pk=sid)
+    assert (stored.token, stored.password) == (token, "")  # the login changed: the old password is gone
+
+
+def test_same_server_keeps_using_the_stored_secret(api, project, a_storages):
+    """Editing other fields, or validating as saved, needs no secret re-entered."""
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    sid = a_storages[API]
+    renamed = api.patch(f"{API}/{sid}", {"title": "renamed", "hostname": "127.0.0.1"},
+                        content_type="application/json")
+    assert renamed.status_code == 200, renamed.content
+    assert ApertureDBImportStorage.objects.get(pk=sid).password == A_PASSWORD
+    response = api.post(f"{API}/validate", {"id": sid, "project": project.id, "title": "x"},
+                        content_type="application/json")
+    assert response.status_code == 200, response.content
+
+
+# --- Moving a storage into another organization's project (item 3) -----------------------------------
+
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+def test_storage_cannot_be_moved_into_another_organizations_project(api, project, other_user, other_project,
+                                                                    a_storages, url):
+    from tasks.models import Annotation, Task
+
+    from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBExportStorageLink, ApertureDBImportStorage
+
+    sid = a_storages[url]
+    for response in (
+        api.patch(f"{url}/{sid}", {"project": other_project.id}, content_type="application/json"),
+        api.put(f"{url}/{sid}", {"project": other_project.id, "title": "moved", "port": 55555},
+                content_type="application/json"),
+        api.post(f"{url}/validate", {"id": sid, "project": other_project.id}, content_type="application/json"),
+    ):
+        assert response.status_code == 403, response.content
+    model = ApertureDBImportStorage if url == API else ApertureDBExportStorage
+    assert model.objects.get(pk=sid).project_id == project.id
+    # The other organization's annotations never reach A's target.
+    task = Task.objects.create(project=other_project, data={"image": "https://example.com/x.jpg"})
+    annotation = Annotation.objects.create(task=task, project=other_project, completed_by=other_user, result=[])
+    assert not ApertureDBExportStorageLink.objects.filter(annotation=annotation).exists()
+
+
+# --- Hostname and port are checked before any socket (items 11, 12) -----------------------------------
+
+@pytest.mark.parametrize("hostname, text", [
+    ("a" * 64 + ".example.com", "at most 63 characters"),
+    (".".join(["abcdefghi"] * 26), "at most 253 characters"),
+    ("adb..example.com", "empty label"),
+    ("http://adb.example.com", "not a valid host name part"),
+    ("adb host", "not a valid host name part"),
+    ("-adb.example.com", "not a valid host name part"),
+])
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+def test_invalid_hostname_is_400_on_hostname(api, project, adb, url, hostname, text):
+    for endpoint in (url, f"{url}/validate"):
+        response = api.post(endpoint, {"project": project.id, **_fields(adb, hostname=hostname)},
+                            content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert text in " ".join(response.json()["validation_errors"]["hostname"]), response.json()
+
+
+@pytest.mark.parametrize("port", [0, 70000, -1, 65536])
+@pytest.mark.parametrize("url", [API, EXPORT_API])
+def test_out_of_range_port_is_400_on_port_with_the_range(api, project, adb, a_storages, url, port):
+    for response in (
+        api.post(url, {"project": project.id, **_fields(adb, port=port)}, content_type="application/json"),
+        api.post(f"{url}/validate", {"project": project.id, **_fields(adb, port=port)},
+                 content_type="application/json"),
+        api.patch(f"{url}/{a_storages[url]}", {"port": port}, content_type="application/json"),
+    ):
+        assert response.status_code == 400, response.content
+        errors = response.json()["validation_errors"]
+        assert "hostname" not in errors
+        assert "between 1 and 65535" in " ".join(errors["port"])
+
+
+def test_key_with_an_out_of_range_port_is_400_on_the_key(api, project, adb):
+    from aperturedb.Configuration import Configuration
+
+    key = Configuration.create_aperturedb_key("127.0.0.1", 70000, None, False, False, None, "admin", "admin")
+    response = api.post(f"{API}/validate", {"project": project.id, "aperturedb_key": key},
+                        content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "between 1 and 65535" in response.json()["validation_errors"]["aperturedb_key"][0]
+
+
+@pytest.mark.parametrize("ours, label_studios", [(f"{API}?project=abc", "/api/storages/s3/?project=abc"),
+                                                 (f"{EXPORT_API}?project=abc", "/api/storages/export/s3?project=abc"),
+                                                 (f"{API}?project=", "/api/storages/s3/?project="),
+                                                 (f"{API}?project=999999", "/api/storages/s3/?project=999999")])
+def test_bad_project_query_answers_like_label_studios_own_storages(api, ours, label_studios):
+    expected = api.get(label_studios).status_code
+    assert expected in (400, 404)
+    assert api.get(ours).status_code == expected
