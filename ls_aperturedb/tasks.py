@@ -68,7 +68,7 @@ def broker_down_message(exc):
     from kombu.utils.url import maybe_sanitize_url
 
     url = maybe_sanitize_url(settings.CELERY_BROKER_URL)
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
     password = urlsplit(settings.CELERY_BROKER_URL).password
     if password:
         reason = reason.replace(password, "**")
