@@ -106,10 +106,11 @@ def fence(uid, version, counter):
       ``>=`` among the operators);
     - otherwise at least two nodes match, and a conditional add that finds several objects is an
       error that, with a ``_ref`` given, aborts the whole transaction and undoes its changes
-      (docs.aperturedata.io query_language/Overview/Responses, Return Status: "2 Exists: a
-      conditional add found a unique instance ... If not unique, an error(-1) is returned",
-      "if there is a local id provided in such a call, we treat it as an exception which causes the
-      rest of the transaction to abort ... it undoes all the metadata changes").
+      (aperturedata.io/docs/Return-Status.html: "2 Exists: A conditional add found a unique
+      instance ... If not unique, an error(-1) is returned depending on absence/presence of _ref";
+      there and in docs.aperturedata.io query_language/Overview/Responses: "if there is a local id
+      provided in such a call, we treat it as an exception which causes the rest of the transaction
+      to abort ... it undoes all the metadata changes"). tests/emulator/test_fence.py checks it.
     The exporter does not rely on the status code of that error: after any refused transaction it
     reads the fences back (``fences_of``) to tell "superseded" from a real failure.
     """
