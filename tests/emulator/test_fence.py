@@ -3,9 +3,10 @@
 - docs.aperturedata.io query_language/Reference/shared_command_parameters/if_not_found: a conditional
   add inserts "if and only if there is no other element of the same type that fulfills the specified
   constraints"; ">=" and "<" are among the operators.
-- docs.aperturedata.io query_language/Overview/Responses (Return Status): a conditional add that finds
-  several objects is an error; "if there is a local id provided in such a call, we treat it as an
-  exception which causes the rest of the transaction to abort ... it undoes all the metadata changes".
+- aperturedata.io/docs/Return-Status.html: a conditional add that finds several objects is an error
+  ("If not unique, an error(-1) is returned"); there and in docs.aperturedata.io query_language/Overview/
+  Responses: "if there is a local id provided in such a call, we treat it as an exception which causes
+  the rest of the transaction to abort ... it undoes all the metadata changes".
 """
 from ls_aperturedb.commands import DELETED_VERSION, FENCE_CLASS, IDENTITY, VERSION, fence, refs
 
