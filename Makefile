@@ -12,7 +12,7 @@ export POSTGRE_PORT ?= 5432
 export POSTGRE_USER ?= postgres
 export POSTGRE_NAME ?= ls_aperturedb
 
-.PHONY: install test test-sqlite demo bench clean
+.PHONY: install test test-sdk test-sqlite demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ $(VENV)/.installed: pyproject.toml setup.py | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The project's suite, then the aperturedb SDK's own suite against the emulator (tests/sdk_suite/);
+# both always run, and the target fails if either fails.
 test: install
-	DJANGO_DB=$(DB) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_DB=$(DB) $(BIN)/python -m pytest $(PYTEST_ARGS); main=$$?; \
+	$(BIN)/python -m tests.sdk_suite.run; sdk=$$?; \
+	[ $$main -eq 0 ] && [ $$sdk -eq 0 ]
+
+test-sdk: install
+	$(BIN)/python -m tests.sdk_suite.run
 
 test-sqlite:
 	$(MAKE) test DB=sqlite

@@ -161,12 +161,16 @@ def person_updates(folder):
     base.head(12).tail(5).to_csv(os.path.join(folder, "persons-some-exist.adb.csv"), index=False)  # 3 overlap
 
 
-def _pngs(folder, stem, count, size, text=""):
+def _pngs(folder, stem, count, size, text="", noise=False):
     os.makedirs(os.path.join(folder, "images"), exist_ok=True)
     names = []
     for i in range(count):
         name = f"images/{stem}_{i}.png"
-        _picture(i + 1000, size, text).save(os.path.join(folder, name), "PNG")
+        img = _picture(i + 1000, size, text)
+        if noise:
+            rnd = random.Random(i)
+            img = Image.blend(img, Image.frombytes("RGB", size, rnd.randbytes(size[0] * size[1] * 3)), 0.5)
+        img.save(os.path.join(folder, name), "PNG")
         names.append(name)
     return names
 
@@ -197,7 +201,8 @@ def image_updates(rnd, folder):
     small = _pngs(folder, "update_fail_images", count, (32, 32))
     fail_base = _versioned_images(rnd, small, range(count), 0, 500_000_000)
     fail_base.to_csv(os.path.join(folder, "images_updateif_fail_baseload.adb.csv"), index=False)
-    big = _pngs(folder, "update_fail_big_images", count, (96, 96), "_bigimage")
+    # test_Data compares stored sizes with half the first big image: big ones are noise (incompressible).
+    big = _pngs(folder, "update_fail_big_images", count, (96, 96), "_bigimage", noise=True)
     fail_upd = fail_base.copy()
     fail_upd["filename"] = [big[i % count] for i in fail_upd["img_id"]]
     fail_upd["version_id"] = fail_upd["version_id"] + 1

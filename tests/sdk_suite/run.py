@@ -141,8 +141,6 @@ def report(junit, workdir, ignored):
     for node_id in DESELECTED:  # files not collected at all: one per listed test function
         if node_id.split("::")[0] in ignored:
             counts[node_id.split("::")[0]]["deselected"] += 1
-    for path in sorted(workdir.glob("test_*.py")):
-        counts.setdefault(path.name, Counter())
     print(f"\n{'SDK test file':34}" + "".join(f"{o:>11}" for o in OUTCOMES))
     total = Counter()
     for fname in sorted(counts):
@@ -160,12 +158,12 @@ def report(junit, workdir, ignored):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--keep", action="store_true", help="keep the emulator's work dir for inspection")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (build/sdk_suite/run-VERSION-PID) for inspection")
     args, pytest_args = ap.parse_known_args(argv)
 
     ver = version("aperturedb")
     archive = sdist(ver)
-    workdir = CACHE / f"run-{ver}"
+    workdir = CACHE / f"run-{ver}-{os.getpid()}"  # concurrent runs do not share files
     unpack_tests(archive, workdir)
     shutil.copy(HERE / "sdk_conftest.py", workdir / "conftest.py")
     (workdir / "pytest.ini").write_text("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n")
@@ -192,6 +190,8 @@ def main(argv=None):
         print(f"pytest produced no report (exit {rc})")
         return 1
     bad = report(junit, workdir, ignored)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
     if bad:
         print(f"\n{len(bad)} SDK test(s) failed that are not in tests/sdk_suite/deselected.py:")
         print("\n".join("  " + b for b in bad))

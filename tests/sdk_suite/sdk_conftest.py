@@ -42,20 +42,19 @@ def _connector(transport):
 
 
 def pytest_generate_tests(metafunc):
-    if "db" in metafunc.fixturenames:
+    """`db` over TCP and TLS. In test_Data, loader fixtures also run with and without dask
+    (the suite's own split); the dask variant runs over TCP only: dask changes how the client
+    splits the work, not the wire, and each variant starts a process cluster."""
+    names = metafunc.fixturenames
+    loaders = [f for f in ("insert_data_from_csv", "modify_data_from_csv") if f in names]
+    if metafunc.module.__name__ in DASK_PARAMETRISED_MODULES and loaders and "db" in names:
+        metafunc.parametrize(["db"] + loaders, [
+            pytest.param("TCP", *[True] * len(loaders), marks=pytest.mark.dask, id="TCP-with_dask"),
+            pytest.param("TCP", *[False] * len(loaders), id="TCP-without_dask"),
+            pytest.param("TLS", *[False] * len(loaders), id="TLS-without_dask"),
+        ], indirect=True)
+    elif "db" in names:
         metafunc.parametrize("db", ["TCP", "TLS"], indirect=True)
-    if metafunc.module.__name__ not in DASK_PARAMETRISED_MODULES:
-        return
-    dask = [pytest.param(True, marks=pytest.mark.dask), False]
-    ids = ["with_dask", "without_dask"]
-    if "insert_data_from_csv" in metafunc.fixturenames and "modify_data_from_csv" in metafunc.fixturenames:
-        metafunc.parametrize("insert_data_from_csv,modify_data_from_csv",
-                             [pytest.param(True, True, marks=pytest.mark.dask), (False, False)],
-                             indirect=True, ids=ids)
-    elif "insert_data_from_csv" in metafunc.fixturenames:
-        metafunc.parametrize("insert_data_from_csv", dask, indirect=True, ids=ids)
-    elif "modify_data_from_csv" in metafunc.fixturenames:
-        metafunc.parametrize("modify_data_from_csv", dask, indirect=True, ids=ids)
 
 
 @pytest.fixture()
