@@ -43,3 +43,22 @@ def test_unknown_key_is_a_clear_configuration_error(storage, monkeypatch):
     monkeypatch.setenv("LS_APERTUREDB_SECRET_KEYS", Fernet.generate_key().decode())
     with pytest.raises(Exception, match="LS_APERTUREDB_SECRET_KEYS lacks its key"):
         ApertureDBImportStorage.objects.get(id=storage.id)
+
+
+def raw_column(table, column, storage_id):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [storage_id])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("field", ["password", "token", "aperturedb_key"])
+@pytest.mark.parametrize("kind", ["import", "export"])
+def test_every_secret_field_of_both_storages_is_encrypted_at_rest(project, field, kind):
+    from ls_aperturedb.models import ApertureDBExportStorage
+
+    model = ApertureDBImportStorage if kind == "import" else ApertureDBExportStorage
+    secret = f"{field}-Zq81-plain"
+    storage = model.objects.create(project=project, hostname="adb.internal", **{field: secret})
+    stored = raw_column(model._meta.db_table, field, storage.id)
+    assert stored.startswith("fernet:") and secret not in stored
+    assert getattr(model.objects.get(id=storage.id), field) == secret
