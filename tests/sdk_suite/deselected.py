@@ -10,6 +10,7 @@ Not generated at all (so not listed): the REST variant of `db` — the emulator 
 gateway, so tests/sdk_suite/sdk_conftest.py parametrises `db` over TCP and TLS only. The SDK's
 own client-only unit tests (mocks, no server) run too; a few skip themselves (torch/CLIP).
 """
+import importlib.util
 
 CLOUD_URLS = ("loads images/videos from S3, GCS or HTTP URLs: cloud buckets and the internet "
               "are out of scope (no network at test time)")
@@ -67,14 +68,22 @@ DESELECTED = {
     "test_SessionSecurity.py::test_password_change_does_not_retry_write_with_old_credentials": USER_ADMIN,
     "test_SessionSecurity.py::test_concurrent_clones_reauthenticate_once": USER_ADMIN,
 
-    # ML framework datasets (the whole files import torch / tensorflow)
-    "test_torch_connector.py::TestTorchDatasets::test_nativeConstraints": TORCH,
-    "test_torch_connector.py::TestTorchDatasets::test_findBlob": TORCH,
-    "test_torch_connector.py::TestTorchDatasets::test_datasetWithMultiprocessing": TORCH,
-    "test_torch_connector.py::TestTorchDatasets::test_findVideo_mocked": TORCH,
-    "test_tf_connector.py::TestTfDatasets::test_nativeConstraints": TENSORFLOW,
-    "test_tf_connector.py::TestTfDatasets::test_batchedDataset": TENSORFLOW,
-    "test_tf_connector.py::TestTfDatasets::test_dynamic_label_dtype": TENSORFLOW,
-    "test_tf_connector.py::TestTfDatasets::test_findBlob": TENSORFLOW,
-    "test_tf_connector.py::TestTfDatasets::test_findVideo_mocked": TENSORFLOW,
 }
+
+# ML framework datasets (the whole files import torch / tensorflow): listed only while the
+# framework is not installed, so installing it runs them (they read Find* replies in `batch`es).
+if importlib.util.find_spec("torch") is None:
+    DESELECTED.update({
+        "test_torch_connector.py::TestTorchDatasets::test_nativeConstraints": TORCH,
+        "test_torch_connector.py::TestTorchDatasets::test_findBlob": TORCH,
+        "test_torch_connector.py::TestTorchDatasets::test_datasetWithMultiprocessing": TORCH,
+        "test_torch_connector.py::TestTorchDatasets::test_findVideo_mocked": TORCH,
+    })
+if importlib.util.find_spec("tensorflow") is None:
+    DESELECTED.update({
+        "test_tf_connector.py::TestTfDatasets::test_nativeConstraints": TENSORFLOW,
+        "test_tf_connector.py::TestTfDatasets::test_batchedDataset": TENSORFLOW,
+        "test_tf_connector.py::TestTfDatasets::test_dynamic_label_dtype": TENSORFLOW,
+        "test_tf_connector.py::TestTfDatasets::test_findBlob": TENSORFLOW,
+        "test_tf_connector.py::TestTfDatasets::test_findVideo_mocked": TENSORFLOW,
+    })

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from importlib.metadata import version
@@ -78,6 +79,7 @@ def start_emulator(workdir):
         proc.kill()
         raise SystemExit(f"emulator did not start: {line!r}")
     port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # a full pipe would block it
     return proc, port, ca
 
 
@@ -138,19 +140,23 @@ def report(junit, workdir, ignored):
     dropped = json.loads(report_file.read_text()) if report_file.exists() else {}
     for node_id in dropped:
         counts[node_id.split("::")[0]]["deselected"] += 1
-    for node_id in DESELECTED:  # files not collected at all: one per listed test function
-        if node_id.split("::")[0] in ignored:
-            counts[node_id.split("::")[0]]["deselected"] += 1
     print(f"\n{'SDK test file':34}" + "".join(f"{o:>11}" for o in OUTCOMES))
     total = Counter()
     for fname in sorted(counts):
         total.update(counts[fname])
         print(f"{fname:34}" + "".join(f"{counts[fname][o]:>11}" for o in OUTCOMES))
     print(f"{'total':34}" + "".join(f"{total[o]:>11}" for o in OUTCOMES))
+    not_imported = Counter(n.split("::")[0] for n in DESELECTED if n.split("::")[0] in ignored)
+    for fname, n in sorted(not_imported.items()):
+        print(f"{fname:34} not imported: all {n} test functions deselected")
     reasons = Counter(dropped.values())
-    reasons.update(DESELECTED[n] for n in DESELECTED if n.split("::")[0] in ignored)
     if reasons:
-        print("\ndeselected by reason:")
+        print("\ndeselected tests by reason:")
+        for reason, n in reasons.most_common():
+            print(f"{n:5}  {reason}")
+    reasons = Counter(DESELECTED[n] for n in DESELECTED if n.split("::")[0] in ignored)
+    if reasons:
+        print("\ntest functions of files not imported, by reason:")
         for reason, n in reasons.most_common():
             print(f"{n:5}  {reason}")
     return bad
