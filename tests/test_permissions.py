@@ -180,7 +180,8 @@ def world(adb, emulator_only):
         emulator_only.add_user(login, password)
     w.token_a = emulator_only.create_token(w.login_a)
     w.key_a = Configuration.create_aperturedb_key(w.host, w.port, None, False, False, None, key_login, key_password)
-    w.secrets = {w.password_a, w.password_b, w.token_a, w.key_a, key_password}
+    w.secrets = {w.password_a: "A's password", w.password_b: "B's password", w.token_a: "A's token",
+                 w.key_a: "A's APERTUREDB_KEY", key_password: "the password inside A's APERTUREDB_KEY"}
 
     fields_a = {"hostname": w.host, "port": w.port, "use_ssl": False}
     w.blob = jpeg(40, 30, shade=11)
@@ -263,24 +264,44 @@ CHECKS = {f.__name__: f for f in (lists_source_a, rejected_without_password, lis
                                   aperturedb_listed_to_owner_only, media_links_refused_to_others)}
 
 
+class EveryRecord(logging.Handler):
+    """Keeps every record, formatted with its traceback, whichever logger emits it."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records, self.lines = [], []
+        self.formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+
+    def emit(self, record):
+        self.records.append(record)
+        try:
+            line = self.format(record)
+        except Exception:  # a record whose arguments do not fit its message: keep both as they are
+            line = repr(record.msg)
+        self.lines.append(line + " " + str(record.__dict__))
+
+
 @pytest.fixture
 def every_log_record(caplog):
-    """Every logger at DEBUG, including those that do not propagate to the root logger."""
+    """Every logger at DEBUG (caplog restores the levels), recorded by one handler on the root logger and
+    on each logger that does not propagate to it, from before the world is built to the end of the test."""
     caplog.set_level(logging.DEBUG)
-    silent = []
+    handler = EveryRecord()
+    attached = [logging.getLogger()]
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger):
             caplog.set_level(logging.DEBUG, logger=name)
             if not logger.propagate:
-                logger.addHandler(caplog.handler)
-                silent.append(logger)
-    yield caplog
-    for logger in silent:
-        logger.removeHandler(caplog.handler)
+                attached.append(logger)
+    for logger in attached:
+        logger.addHandler(handler)
+    yield handler
+    for logger in attached:
+        logger.removeHandler(handler)
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(world, role, every_log_record):
+def test_permission_matrix(every_log_record, world, role):
     w, me = world, world.callers[role]
     client = {OWNER: w.owner_api, OTHER: w.other_api}.get(role)
     if client is None:
@@ -309,18 +330,18 @@ def test_permission_matrix(world, role, every_log_record):
                 wrong.append(f"{name}: {check} failed: {exc!r}")
     assert not wrong, "\n".join(wrong)
 
-    secrets = w.secrets | ciphertexts
+    secrets = {**w.secrets, **{c: "a stored (encrypted) secret" for c in ciphertexts}}
     for name, content in bodies:
         text = content.decode("utf-8", "replace")
-        leaked = [s[:12] for s in secrets if s in text]
-        assert not leaked, f"{name}: the response holds a secret ({leaked})"
+        leaked = [label for secret, label in secrets.items() if secret in text]
+        assert not leaked, f"{name}: the response holds {leaked}"
     records = every_log_record.records
     assert records  # the walk was logged at all (Label Studio logs each 4xx)
     if role == OWNER:  # DEBUG records are captured too (the resolve proxy logs each stream at DEBUG)
         assert any(r.levelno == logging.DEBUG and "proxy_api" in r.name for r in records), {r.name for r in records}
-    log_text = every_log_record.text + "".join(str(r.__dict__) for r in records)
-    leaked = [s[:12] for s in secrets if s in log_text]
-    assert not leaked, f"a log record holds a secret ({leaked})"
+    log_text = "\n".join(every_log_record.lines)
+    leaked = [label for secret, label in secrets.items() if secret in log_text]
+    assert not leaked, f"a log record holds {leaked}"
 
 
 def test_the_owners_storages_are_untouched_by_others(world):
