@@ -84,7 +84,6 @@ def _port_field():
 
 
 class ApertureDBSerializerMixin:
-
     def validate_hostname(self, value):
         errors = hostname_errors(value)
         if errors:
