@@ -24,12 +24,14 @@ SPARQL_COOKBOOK = ("downloads the Cookbook's convert_ingredients script at run t
 USER_ADMIN = ("user, role and token administration (CreateRole, CreateUser, UpdateUser, RemoveUser, "
               "GenerateToken): the emulator has one configured user and does not claim these commands")
 
-DASK_VARIANT = ("dask variant of a test that also runs without dask over TCP and TLS: each starts a "
-                "LocalCluster of worker processes (1-2 min per test on 2 cores, too slow for CI); the "
-                "emulator serves dask workers in test_DaskSessions and test_Parallel::test_dask_dry_run")
-DASK_META = (DASK_VARIANT + "; besides, with the installed dask/pandas, SDK 0.5.3's DaskManager fails "
-             "before any query (dask meta inference calls ImageDataCSV.getitem on a placeholder row: "
-             "TypeError in os.path.join), a client-side incompatibility, not a server behaviour")
+DASK_VARIANT = ("dask variant of a test that also runs without dask over TCP and TLS, sending the same "
+                "commands: it passes, but starts a LocalCluster of worker processes (20-30 s per test "
+                "on 2 cores); the emulator serves dask workers in test_DaskSessions and "
+                "test_Parallel::test_dask_dry_run")
+DASK_META = ("dask variant: with the installed dask/pandas, SDK 0.5.3's DaskManager fails before any "
+             "query (dask's meta inference calls the CSV loader's getitem on a placeholder row: "
+             "TypeError in os.path.join / int()), a client-side incompatibility, not a server behaviour; "
+             "the same test runs without dask over TCP and TLS")
 
 DESELECTED = {
     # test_Data: URI loaders (marked external_network + remote_credentials upstream)
@@ -42,17 +44,17 @@ DESELECTED = {
 
     # test_Data: dask variants
     "test_Data.py::TestEntityLoader::test_Loader[TCP-with_dask]": DASK_META,
-    "test_Data.py::TestEntityLoader::test_BlobLoader[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_conditional_add[TCP-with_dask]": DASK_VARIANT,
+    "test_Data.py::TestEntityLoader::test_BlobLoader[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_conditional_add[TCP-with_dask]": DASK_META,
     "test_Data.py::TestEntityLoader::test_updateif_fails[TCP-with_dask]": DASK_VARIANT,
     "test_Data.py::TestEntityLoader::test_updateif_passes[TCP-with_dask]": DASK_VARIANT,
     "test_Data.py::TestEntityLoader::test_updateif_partial_age[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_updateif_add_image[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_updateif_image_immutable[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_imageforce_load_base[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_imageforce_load_nonupdate[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_imageforce_update[TCP-with_dask]": DASK_VARIANT,
-    "test_Data.py::TestEntityLoader::test_image_sparse[TCP-with_dask]": DASK_VARIANT,
+    "test_Data.py::TestEntityLoader::test_updateif_add_image[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_updateif_image_immutable[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_imageforce_load_base[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_imageforce_load_nonupdate[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_imageforce_update[TCP-with_dask]": DASK_META,
+    "test_Data.py::TestEntityLoader::test_image_sparse[TCP-with_dask]": DASK_META,
 
     # descriptors
     "test_Data.py::TestEntityLoader::test_LoaderDescriptorsImages": DESCRIPTORS,

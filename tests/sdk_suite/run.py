@@ -35,6 +35,7 @@ from tests.sdk_suite import inputs  # noqa: E402
 from tests.sdk_suite.deselected import DESELECTED  # noqa: E402
 
 CACHE = REPO / "build" / "sdk_suite"
+RUN_TIMEOUT = 30 * 60  # the whole pytest run; CI must not hang on a stuck process
 OUTCOMES = ("passed", "failed", "error", "skipped", "deselected")
 
 
@@ -188,7 +189,10 @@ def main(argv=None):
     try:
         rc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "--timeout=300",
                              "--continue-on-collection-errors", f"--junitxml={junit}", *desel, *pytest_args],
-                            cwd=workdir, env=env).returncode
+                            cwd=workdir, env=env, timeout=RUN_TIMEOUT).returncode
+    except subprocess.TimeoutExpired:
+        print(f"the SDK suite did not finish within {RUN_TIMEOUT} s")
+        rc = -1
     finally:
         proc.terminate()
         proc.wait(timeout=10)
