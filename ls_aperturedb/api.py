@@ -19,10 +19,12 @@ from io_storages.api import (
 )
 
 from io_storages.proxy_api import ProjectResolveStorageUri, TaskResolveStorageUri
+from projects import api as projects_api
 from projects.models import Project
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from tasks import api as tasks_api
 
 from ls_aperturedb.access import in_organization, storage_for_change, storages_of
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
@@ -149,6 +151,25 @@ class OrganizationScopedResolveMixin:
         if not in_organization(request.user, project):
             return Response(status=404)
         return super().resolve(request, fileuri, instance)
+
+
+class OrganizationBoundaryMixin:
+    """Label Studio's open-source views check only authentication; these show task data (ApertureDB
+    properties, predictions, media links), so a project outside the user's organization answers 404."""
+
+    def check_object_permissions(self, request, obj):
+        project = obj if isinstance(obj, Project) else getattr(obj, "project", None)
+        if project is not None and not in_organization(request.user, project):
+            raise NotFound()
+        super().check_object_permissions(request, obj)
+
+
+class TaskListAPI(OrganizationBoundaryMixin, tasks_api.TaskListAPI):
+    pass
+
+
+class ProjectNextTaskAPI(OrganizationBoundaryMixin, projects_api.ProjectNextTaskAPI):
+    pass
 
 
 class TaskResolveAPI(OrganizationScopedResolveMixin, TaskResolveStorageUri):

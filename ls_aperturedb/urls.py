@@ -39,5 +39,8 @@ urlpatterns = [
     path("projects/<int:project_id>/resolve/", api.ProjectResolveAPI.as_view()),
     path("tasks/<int:task_id>/presign/", api.TaskResolveAPI.as_view()),
     path("projects/<int:project_id>/presign/", api.ProjectResolveAPI.as_view()),
+    # Label Studio's task list and next-task views, which serve any signed-in user, with the same boundary.
+    path("api/tasks/", api.TaskListAPI.as_view()),
+    path("api/projects/<int:pk>/next/", api.ProjectNextTaskAPI.as_view()),
     *label_studio_urlpatterns,
 ]

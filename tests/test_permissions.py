@@ -124,18 +124,17 @@ ROUTES = [
     # --- Label Studio: task and project APIs that show task data
     ("task", "get", "/api/tasks/{w.task_a}/", None, {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN},
      "media_links_refused_to_others"),
-    # Label Studio's open-source edition serves these two to any signed-in user (its Project.has_permission
-    # only refuses a revoked membership); what the plugin guarantees there: no secret, and the media link
-    # in the task data answers 404 to that user.
+    # Label Studio's open-source edition serves these two to any signed-in user; the plugin mounts them
+    # behind the organization boundary (api.OrganizationBoundaryMixin).
     ("task list", "get", "/api/tasks/?project={w.project_a}", None,
-     {OWNER: 200, OTHER: 200, ANONYMOUS: NO_LOGIN}, "media_links_refused_to_others"),
+     {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, "media_links_refused_to_others"),
     ("task annotations", "get", "/api/tasks/{w.task_a}/annotations/", None,
      {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),
     ("project", "get", "/api/projects/{w.project_a}/", None, {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),
     ("project tasks", "get", "/api/projects/{w.project_a}/tasks/", None,
      {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),
     ("project next task", "get", "/api/projects/{w.project_a}/next/", None,
-     {OWNER: 200, OTHER: 200, ANONYMOUS: NO_LOGIN}, "media_links_refused_to_others"),
+     {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, "media_links_refused_to_others"),
     ("project export", "get", "/api/projects/{w.project_a}/export?exportType=JSON", None,
      {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),
     # --- deletes last: the rows above need the storages
