@@ -24,12 +24,18 @@ $(VENV)/.installed: pyproject.toml setup.py | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The project's suite, then the aperturedb SDK's own suite against the emulator (tests/sdk_suite/);
-# both always run, and the target fails if either fails.
+# The forced-interleaving tests (stalled export writer, sync racing annotations and deletions) also run
+# on the other database: their guarantees rest on each database's locking.
+OTHER_DB := $(if $(filter sqlite,$(DB)),postgresql,sqlite)
+RACE_TESTS := tests/test_export.py tests/test_import_sync.py -k "stalled or while_it_runs or between_pages"
+
+# The project's suite, the race tests on the other database, then the aperturedb SDK's own suite against
+# the emulator (tests/sdk_suite/); all always run, and the target fails if any fails.
 test: install
 	DJANGO_DB=$(DB) $(BIN)/python -m pytest $(PYTEST_ARGS); main=$$?; \
+	DJANGO_DB=$(OTHER_DB) $(BIN)/python -m pytest -q $(RACE_TESTS); races=$$?; \
 	$(BIN)/python -m tests.sdk_suite.run; sdk=$$?; \
-	[ $$main -eq 0 ] && [ $$sdk -eq 0 ]
+	[ $$main -eq 0 ] && [ $$races -eq 0 ] && [ $$sdk -eq 0 ]
 
 test-sdk: install
 	$(BIN)/python -m tests.sdk_suite.run
