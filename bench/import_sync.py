@@ -70,7 +70,7 @@ def redis_sync(user, images):
 
 def import_api(user, port, images):
     """The do-it-yourself path: SDK reads, HTTP import API writes (Label Studio's full stack, in process)."""
-    from ls_aperturedb.connection import ConnectionConfig
+    from ls_aperturedb.client.connection import ConnectionConfig
 
     project = make_project(user, CONFIG, "import-api")
     client = api_client(user)

@@ -76,7 +76,7 @@ def main(argv=None):
     import requests
     from io_storages.localfiles.models import LocalFilesImportStorage
 
-    from ls_aperturedb.connection import ConnectionConfig
+    from ls_aperturedb.client.connection import ConnectionConfig
     from ls_aperturedb.models import ApertureDBImportStorage
 
     user = make_user()

@@ -13,8 +13,8 @@ from io_storages.base_models import (
     ProjectStorageMixin,
 )
 
-from ls_aperturedb.connection import ConnectionConfig, ConnectionProblem, check
-from ls_aperturedb.mapping import URL_SCHEME
+from ls_aperturedb.client.connection import ConnectionConfig, ConnectionProblem, check
+from ls_aperturedb.source.mapping import URL_SCHEME
 from ls_aperturedb.secrets import EncryptedTextField
 
 # Fields that are accepted on write and never returned by the API.
@@ -43,7 +43,7 @@ class ApertureDBStorageMixin(models.Model):
 
     def check_connection(self):
         """Raise ``ConnectionProblem`` (field + reason) unless ApertureDB answers GetStatus."""
-        from ls_aperturedb.ssrf import check_host_allowed
+        from ls_aperturedb.client.ssrf import check_host_allowed
 
         config = self.connection_config()
         check_host_allowed(config.host, config.port)
@@ -66,7 +66,7 @@ class ApertureDBStorageMixin(models.Model):
         return in_organization(user, self.project) and self.project.has_permission(user)
 
     def get_pool(self):
-        from ls_aperturedb.pool import get_pool
+        from ls_aperturedb.client.pool import get_pool
 
         return get_pool(self.connection_config())
 
@@ -106,22 +106,22 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
 
     def health_check(self):
         """Replaces Label Studio's rq-based check: a sync is dead only when its heartbeat is stale."""
-        from ls_aperturedb.importer import fail_if_dead
+        from ls_aperturedb.source.importer import fail_if_dead
 
         fail_if_dead(self)
 
     def can_resolve_url(self, url):
-        from ls_aperturedb.media import storage_id_of
+        from ls_aperturedb.source.media import storage_id_of
 
         return storage_id_of(url) == self.id
 
     def get_bytes_stream(self, uri, range_header=None):
-        from ls_aperturedb.media import get_bytes_stream
+        from ls_aperturedb.source.media import get_bytes_stream
 
         return get_bytes_stream(self, uri, range_header=range_header)
 
     def iter_objects(self):
-        from ls_aperturedb.importer import iter_image_ids
+        from ls_aperturedb.source.importer import iter_image_ids
 
         return iter_image_ids(self)
 
@@ -132,7 +132,7 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
         return {"key": obj, "last_modified": None, "size": None}
 
     def scan_and_create_links(self):
-        from ls_aperturedb.importer import sync_now
+        from ls_aperturedb.source.importer import sync_now
 
         return sync_now(self)
 
@@ -172,13 +172,13 @@ class ApertureDBImportStorageLink(ImportStorageLink):
 
 class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
     def save_annotation(self, annotation):
-        from ls_aperturedb.exporter import export_annotation, queue_annotation
+        from ls_aperturedb.target.exporter import export_annotation, queue_annotation
 
         queue_annotation(annotation)
         return export_annotation(self, annotation.id)
 
     def save_all_annotations(self):
-        from ls_aperturedb.exporter import export_pending
+        from ls_aperturedb.target.exporter import export_pending
 
         return export_pending(self)
 
@@ -189,7 +189,7 @@ class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
 
     def health_check(self):
         """Replaces Label Studio's rq-based check: exports run on Celery."""
-        from ls_aperturedb.exporter import fail_if_stale
+        from ls_aperturedb.target.exporter import fail_if_stale
 
         fail_if_stale(self)
 

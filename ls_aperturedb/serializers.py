@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from ls_aperturedb.access import require_project_member
-from ls_aperturedb.connection import ConnectionProblem
+from ls_aperturedb.client.connection import ConnectionProblem
 from ls_aperturedb.models import SECRET_FIELDS, ApertureDBExportStorage, ApertureDBImportStorage
 
 OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
@@ -219,7 +219,7 @@ class ApertureDBExportStorageSerializer(ApertureDBSerializerMixin, ExportStorage
 
     def to_representation(self, instance):
         """``meta.exports``: live outbox counts (pending, exported, failed, deleting) and the last error."""
-        from ls_aperturedb.exporter import status
+        from ls_aperturedb.target.exporter import status
 
         data = super().to_representation(instance)
         data["meta"] = {**(data.get("meta") or {}), "exports": status(instance)}

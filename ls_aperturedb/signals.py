@@ -15,14 +15,14 @@ from tasks.models import Annotation
 def export_on_save(sender, instance, raw=False, **kwargs):
     if raw:
         return
-    from ls_aperturedb.exporter import queue_annotation
+    from ls_aperturedb.target.exporter import queue_annotation
 
     _wake_on_commit(queue_annotation(instance), instance.id)
 
 
 @receiver(pre_delete, sender=Annotation, dispatch_uid="ls_aperturedb_export_on_delete")
 def export_on_delete(sender, instance, **kwargs):
-    from ls_aperturedb.exporter import queue_deletion
+    from ls_aperturedb.target.exporter import queue_deletion
 
     _wake_on_commit(queue_deletion(instance), instance.id)
 

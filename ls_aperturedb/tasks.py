@@ -28,14 +28,14 @@ def enqueue(task, *args, **options):
 
 @shared_task(bind=True, name="ls_aperturedb.tasks.import_sync")
 def import_sync(self, storage_id, run):
-    from ls_aperturedb.importer import run_sync
+    from ls_aperturedb.source.importer import run_sync
 
     run_sync(storage_id, run)
 
 
 def start_import_sync(storage):
     """Queue the storage's sync (a no-op while one is alive) and wake the worker."""
-    from ls_aperturedb.importer import claim, fail_queued
+    from ls_aperturedb.source.importer import claim, fail_queued
 
     run = claim(storage)
     if run is None:
@@ -115,7 +115,7 @@ def _publish_forever(wakeups):
 @shared_task(bind=True, name="ls_aperturedb.tasks.export_annotation", max_retries=8,
              autoretry_for=(OperationalError,), retry_backoff=True)
 def export_annotation(self, storage_id, annotation_key):
-    from ls_aperturedb import exporter
+    from ls_aperturedb.target import exporter
 
     storage = exporter.ApertureDBExportStorage.objects.filter(id=storage_id).first()
     if storage is None:
@@ -127,7 +127,7 @@ def export_annotation(self, storage_id, annotation_key):
 
 @shared_task(bind=True, name="ls_aperturedb.tasks.export_sync")
 def export_sync(self, storage_id):
-    from ls_aperturedb import exporter
+    from ls_aperturedb.target import exporter
 
     storage = exporter.ApertureDBExportStorage.objects.filter(id=storage_id).first()
     if storage is not None:
@@ -136,7 +136,7 @@ def export_sync(self, storage_id):
 
 @shared_task(name="ls_aperturedb.tasks.reconcile_exports")
 def reconcile_exports():
-    from ls_aperturedb import exporter
+    from ls_aperturedb.target import exporter
 
     exporter.reconcile()
 

@@ -198,7 +198,7 @@ def test_delete(api, adb, full_project, task, inline, can_delete):
 
 def test_accepted_prediction_box_gets_an_edge_and_stays_untouched(api, adb, full_project, inline):
     """A region accepted from an imported prediction keeps the id the source storage gave it."""
-    from ls_aperturedb.mapping import _region_id
+    from ls_aperturedb.source.mapping import _region_id
 
     [task] = imported_tasks(full_project, adb, 1, boxes=1)
     target = create_target(api, full_project, adb)
@@ -275,7 +275,7 @@ def test_sync_exports_bulk_imported_and_stale_annotations(api, adb, full_project
 
 
 def test_duplicate_or_stale_wake_up_changes_nothing(api, adb, task, target, inline):
-    from ls_aperturedb import exporter
+    from ls_aperturedb.target import exporter
 
     aid = inline(annotate, api, task, [BOX])
     before = find(adb, "FindBoundingBox")
@@ -284,7 +284,7 @@ def test_duplicate_or_stale_wake_up_changes_nothing(api, adb, task, target, inli
 
 
 def test_apertureDB_down_leaves_row_pending_then_reconcile_exports(api, adb, task, target, inline, settings):
-    from ls_aperturedb import exporter
+    from ls_aperturedb.target import exporter
 
     target.port = 1  # nothing listens there
     target.save(update_fields=["port"])

@@ -253,7 +253,7 @@ def _in_another_thread(fn):
 
 def _before(monkeypatch, method, hook):
     """Run ``hook(*args)`` each time ``ImageQuery.<method>`` builds a query, before it does."""
-    from ls_aperturedb.query import ImageQuery
+    from ls_aperturedb.source.query import ImageQuery
 
     original = getattr(ImageQuery, method)
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from ls_aperturedb.pool import get_pool
+from ls_aperturedb.client.pool import get_pool
 from tests.source_helpers import add_image, create, jpeg, resolve_url, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

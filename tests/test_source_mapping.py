@@ -3,8 +3,8 @@ import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
 from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
-from ls_aperturedb.mapping import Mapping, Report, annotation, check_prediction, image_size, parse_uri, prediction, task_data
-from ls_aperturedb.query import ImageQuery, ImageRecord, parse_details, parse_listing
+from ls_aperturedb.source.mapping import Mapping, Report, annotation, check_prediction, image_size, parse_uri, prediction, task_data
+from ls_aperturedb.source.query import ImageQuery, ImageRecord, parse_details, parse_listing
 
 CUSTOM = """<View>
   <Image name="photo" value="$picture"/>

@@ -1,4 +1,4 @@
-"""The documented behaviour the export's fence (ls_aperturedb.commands.fence) is built on, through the SDK.
+"""The documented behaviour the export's fence (ls_aperturedb.target.mapping.fence) is built on, through the SDK.
 
 - docs.aperturedata.io query_language/Reference/shared_command_parameters/if_not_found: a conditional
   add inserts "if and only if there is no other element of the same type that fulfills the specified
@@ -8,7 +8,7 @@
   Responses: "if there is a local id provided in such a call, we treat it as an exception which causes
   the rest of the transaction to abort ... it undoes all the metadata changes".
 """
-from ls_aperturedb.commands import DELETED_VERSION, FENCE_CLASS, IDENTITY, VERSION, fence, refs
+from ls_aperturedb.target.mapping import DELETED_VERSION, FENCE_CLASS, IDENTITY, VERSION, fence, refs
 
 
 def _fences(client, uid):

@@ -34,9 +34,9 @@ from django.utils import timezone
 
 from ls_aperturedb import conf
 from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
-from ls_aperturedb.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
+from ls_aperturedb.source.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
                                    prediction, task_data)
-from ls_aperturedb.query import ImageQuery, parse_details, parse_ids, parse_listing
+from ls_aperturedb.source.query import ImageQuery, parse_details, parse_ids, parse_listing
 
 logger = logging.getLogger(__name__)
 BULK = 1000  # rows per INSERT
@@ -155,7 +155,7 @@ def _record(storage, run, status, meta, traceback=None):
 
 
 def _readable(exc, storage):
-    from ls_aperturedb.connection import ConnectionProblem, QueryError
+    from ls_aperturedb.client.connection import ConnectionProblem, QueryError
 
     address = f"{storage.hostname}:{storage.port}" if not storage.aperturedb_key else "ApertureDB"
     if isinstance(exc, ConnectionProblem):

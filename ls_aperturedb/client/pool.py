@@ -11,8 +11,8 @@ import threading
 from contextlib import contextmanager
 
 from ls_aperturedb import conf
-from ls_aperturedb.connection import ConnectionProblem, run
-from ls_aperturedb.ssrf import ensure_allowed
+from ls_aperturedb.client.connection import ConnectionProblem, run
+from ls_aperturedb.client.ssrf import ensure_allowed
 
 _pools = {}
 _lock = threading.Lock()

@@ -10,7 +10,7 @@ so the last version always wins and a duplicated wake-up finds nothing to do.
 
 The lease alone cannot stop a worker that stalls past it (a stuck socket, a pause) from writing an
 old version after another worker wrote a newer one, or after a delete. So ApertureDB checks it too:
-every write carries a fence (``commands.fence``) that aborts its transaction when ApertureDB already
+every write carries a fence (``mapping.fence``) that aborts its transaction when ApertureDB already
 holds that annotation at the same or a newer version, or a tombstone of its deletion. A refused
 transaction is then read back (``_refused``): jobs found superseded are settled, not failed.
 """
@@ -25,9 +25,10 @@ from django.db.models import Case, Count, DateTimeField, F, Q, Subquery, Value, 
 from django.utils import timezone
 from tasks.models import Annotation
 
-from ls_aperturedb import commands, conf
-from ls_aperturedb.connection import QueryError
-from ls_aperturedb.mapping import _region_id
+from ls_aperturedb import conf
+from ls_aperturedb.target import mapping
+from ls_aperturedb.client.connection import QueryError
+from ls_aperturedb.source.mapping import _region_id
 from ls_aperturedb.models import (
     ApertureDBExportStorage,
     ApertureDBExportStorageLink,
@@ -297,7 +298,7 @@ class Job:
     link_id: int
     uid: str
     version: object = None
-    record: commands.AnnotationRecord = None
+    record: mapping.AnnotationRecord = None
 
 
 def _write(storage, links):
@@ -331,12 +332,12 @@ def _write(storage, links):
 def _run(storage, jobs):
     """One ApertureDB transaction for all ``jobs``; a refused one is sorted out by ``_refused``."""
     results, query, sent = {}, [], []
-    counter = commands.refs()
+    counter = mapping.refs()
     for job in jobs:
         try:
-            query += commands.upsert(job.record, counter) if job.record else commands.delete(job.uid)
+            query += mapping.upsert(job.record, counter) if job.record else mapping.delete(job.uid)
             sent.append(job)
-        except commands.MalformedAnnotation as exc:
+        except mapping.MalformedAnnotation as exc:
             results[job.link_id] = ("failed", job.version, f"malformed annotation: {exc}")
     if not sent:
         return results
@@ -377,18 +378,18 @@ def _superseded(storage, jobs):
     upserts = [job for job in jobs if job.record]
     if not upserts:
         return {}
-    response, _ = _query(storage.get_pool(), commands.fences_of(sorted({job.uid for job in upserts})))
+    response, _ = _query(storage.get_pool(), mapping.fences_of(sorted({job.uid for job in upserts})))
     newest = {}
     for fence in response[0]["FindEntity"].get("entities") or []:
-        uid, version = fence.get(commands.IDENTITY), fence.get(commands.VERSION)
+        uid, version = fence.get(mapping.IDENTITY), fence.get(mapping.VERSION)
         if isinstance(version, (int, float)):
             newest[uid] = max(version, newest.get(uid, version))
     out = {}
     for job in upserts:
         fenced = newest.get(job.uid)
-        if fenced is None or fenced < commands.version_of(job.version):
+        if fenced is None or fenced < mapping.version_of(job.version):
             continue
-        if fenced >= commands.DELETED_VERSION:
+        if fenced >= mapping.DELETED_VERSION:
             out[job.link_id] = ("failed", job.version, "the annotation was deleted from ApertureDB "
                                 "(its tombstone is there), so it is not written again")
         else:
@@ -408,7 +409,7 @@ def _query(pool, query):
 
 # ------------------------------------------------------------------ records
 def _records(storage, annotations):
-    """Plain :class:`commands.AnnotationRecord` for each annotation (image resolved per instance)."""
+    """Plain :class:`mapping.AnnotationRecord` for each annotation (image resolved per instance)."""
     if not annotations:
         return []
     instance = storage.connection_config().instance
@@ -418,7 +419,7 @@ def _records(storage, annotations):
     for annotation in annotations:
         task = annotation.task
         uid = images.uniqueid(task)
-        out.append(commands.AnnotationRecord(
+        out.append(mapping.AnnotationRecord(
             annotation_id=annotation.id, uid=identity(annotation.unique_id, annotation.id),
             project_id=storage.project_id, task_id=task.id,
             result=annotation.result if annotation.result is not None else [],
@@ -506,7 +507,7 @@ def _sources(record, predictions):
     for item in _items(record):
         region = str(item.get("id"))
         source = predictions.get(region) or predictions.get(RING.sub("", region))
-        if source is not None and item.get("type") in commands.SHAPE_TYPES:
+        if source is not None and item.get("type") in mapping.SHAPE_TYPES:
             out[region] = source
     return out
 

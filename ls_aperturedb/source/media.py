@@ -11,8 +11,8 @@ import hashlib
 import io
 import logging
 
-from ls_aperturedb.connection import ConnectionProblem, Unreachable
-from ls_aperturedb.mapping import parse_uri
+from ls_aperturedb.client.connection import ConnectionProblem, Unreachable
+from ls_aperturedb.source.mapping import parse_uri
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import time
 from django.conf import settings
 
 from ls_aperturedb import conf
-from ls_aperturedb.connection import ConnectionProblem
+from ls_aperturedb.client.connection import ConnectionProblem
 
 
 def _allowed(host, ips):

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ls_aperturedb.labeling_config import ImageTarget
-from ls_aperturedb.query import SCORE_PROPERTIES
+from ls_aperturedb.source.query import SCORE_PROPERTIES
 
 URL_SCHEME = "aperturedb"
 MAX_EXPLAINED = 20  # problems explained in meta (all are counted)

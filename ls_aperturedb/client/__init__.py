@@ -1,0 +1,1 @@
+"""The ApertureDB client layer: connection settings, pooled connections, the host policy."""

@@ -1,0 +1,1 @@
+"""The target storage flow: annotation -> ApertureDB transaction, delivered through the outbox."""
