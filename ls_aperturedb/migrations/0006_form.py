@@ -1,6 +1,6 @@
-"""Reserved slot: filled by the work on this feature (kept in a fixed chain so parallel work cannot fork the graph)."""
+"""Media shaping per source storage: the largest side and the format ApertureDB serves images in."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -9,4 +9,15 @@ class Migration(migrations.Migration):
         ('ls_aperturedb', '0005_operations'),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name='aperturedbimportstorage',
+            name='image_format',
+            field=models.CharField(blank=True, choices=[('', 'as stored'), ('jpg', 'JPEG'), ('png', 'PNG')], default='', help_text='Format ApertureDB encodes images in when shown; empty: as stored', max_length=8, verbose_name='image format'),
+        ),
+        migrations.AddField(
+            model_name='aperturedbimportstorage',
+            name='max_side',
+            field=models.PositiveIntegerField(blank=True, help_text='Images larger than this on their longest side are scaled down by ApertureDB when shown', null=True, verbose_name='largest side (pixels)'),
+        ),
+    ]
