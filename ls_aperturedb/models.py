@@ -111,6 +111,14 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
         fail_if_dead(self)
 
     def can_resolve_url(self, url):
+    # Media shaping (source/media.py): ApertureDB scales and re-encodes before bytes reach Label Studio.
+    max_side = models.PositiveIntegerField(
+        _("largest side (pixels)"), null=True, blank=True,
+        help_text="Images larger than this on their longest side are scaled down by ApertureDB when shown")
+    image_format = models.CharField(
+        _("image format"), max_length=8, blank=True, default="", choices=[("", "as stored"), ("jpg", "JPEG"),
+                                                                          ("png", "PNG")],
+        help_text="Format ApertureDB encodes images in when shown; empty: as stored")
         from ls_aperturedb.source.media import storage_id_of
 
         return storage_id_of(url) == self.id
