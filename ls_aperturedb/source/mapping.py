@@ -44,6 +44,15 @@ class Report:
     invalid_predictions: int = 0
     problems: list = field(default_factory=list)
     sizes_from_header: int = 0
+    # Regions (or whole predictions) deliberately not imported, by reason (e.g. a video whose frame rate
+    # differs from the Video tag's), and the messages that make the sync "completed with errors".
+    withheld: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)
+
+    def error(self, message):
+        """A problem the user must fix (shown as the sync's error text); each message once."""
+        if message not in self.errors and len(self.errors) < MAX_EXPLAINED:
+            self.errors.append(message)
 
     def explain(self, message):
         if len(self.problems) < MAX_EXPLAINED:
@@ -55,15 +64,19 @@ class Report:
         self.regions_without_control.update(other.regions_without_control)
         self.invalid_predictions += other.invalid_predictions
         self.sizes_from_header += other.sizes_from_header
+        self.withheld.update(other.withheld)
         for message in other.problems:
             self.explain(message)
+        for message in other.errors:
+            self.error(message)
 
     def as_meta(self):
         return {"labels_not_in_config": dict(self.labels_not_in_config),
                 "regions_without_control": dict(self.regions_without_control),
                 "invalid_predictions": self.invalid_predictions,
                 "sizes_from_header": self.sizes_from_header,
-                "problems": list(self.problems)}
+                "problems": list(self.problems),
+                **({"not_imported": dict(self.withheld)} if self.withheld else {})}
 
 
 def uri(storage_id, uid):
