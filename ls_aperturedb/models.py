@@ -93,6 +93,17 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
     height_property = models.CharField(_("height property"), max_length=256, blank=True, default="")
     data_key = models.CharField(_("data key"), max_length=256, blank=True, default="",
                                 help_text="Image tag (name) that receives the image; default the first one")
+    media_kind = models.CharField(
+        _("media kind"), max_length=16, default="images",
+        choices=[("images", _("images")), ("videos", _("videos")), ("frames", _("frames as images"))],
+        help_text="What becomes a task: images (FindImage), videos (FindVideo) or key frames shown as images "
+                  "(FindFrame); constraints apply to those objects")
+    clip_label_property = models.CharField(
+        _("clip label property"), max_length=256, blank=True, default="label",
+        help_text="Videos: the clip property whose value becomes a TimelineLabels range's label")
+    track_property = models.CharField(
+        _("track property"), max_length=256, blank=True, default="track_id",
+        help_text="Videos: boxes on frames sharing this property's value form one VideoRectangle track")
     import_annotations = models.BooleanField(
         _("import annotations"), default=True,
         help_text="Bring back annotations this plugin exported earlier for this project")

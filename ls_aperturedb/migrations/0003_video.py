@@ -1,6 +1,6 @@
-"""Reserved slot: filled by the work on this feature (kept in a fixed chain so parallel work cannot fork the graph)."""
+"""Video: the source storage's media kind (images, videos, frames) and the clip label / track properties."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -9,4 +9,20 @@ class Migration(migrations.Migration):
         ('ls_aperturedb', '0002_export_link_annotation_uid'),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name='aperturedbimportstorage',
+            name='media_kind',
+            field=models.CharField(choices=[('images', 'images'), ('videos', 'videos'), ('frames', 'frames as images')], default='images', help_text='What becomes a task: images (FindImage), videos (FindVideo) or key frames shown as images (FindFrame); constraints apply to those objects', max_length=16, verbose_name='media kind'),
+        ),
+        migrations.AddField(
+            model_name='aperturedbimportstorage',
+            name='clip_label_property',
+            field=models.CharField(blank=True, default='label', help_text="Videos: the clip property whose value becomes a TimelineLabels range's label", max_length=256, verbose_name='clip label property'),
+        ),
+        migrations.AddField(
+            model_name='aperturedbimportstorage',
+            name='track_property',
+            field=models.CharField(blank=True, default='track_id', help_text="Videos: boxes on frames sharing this property's value form one VideoRectangle track", max_length=256, verbose_name='track property'),
+        ),
+    ]
