@@ -115,6 +115,7 @@ class Store:
         self._dirty_indexes = False
         self.cache = {}
         self.batches = {}            # batched reads: query key -> (items, total), see commands/batch.py
+        self.vectors = {}            # descriptor set name -> vector index, see commands/descriptors.py
 
     def reset(self):
         with self.lock:
@@ -160,6 +161,11 @@ class Store:
         self._dirty_objs = set()
         self._dirty_conns = set()
         self._dirty_indexes = False
+
+    def on_rollback(self, fn):
+        """Run `fn` if the current transaction is rolled back (derived state such as vector
+        indexes undoes itself this way)."""
+        self._undo.append(fn)
 
     def rollback(self):
         self.cache.clear()
