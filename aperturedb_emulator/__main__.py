@@ -21,6 +21,8 @@ def main(argv=None):
     ap.add_argument("--max-message-size", type=int, default=256 * 1024 * 1024)
     ap.add_argument("--seed", type=int, default=0, help="generate N demo images with regions")
     ap.add_argument("--seed-scale", type=int, default=1, help="enlarge seeded images (1: 48-120 px wide)")
+    ap.add_argument("--seed-videos", type=int, default=0,
+                    help="generate N demo videos (WebM/VP9) with labelled clips and tracked boxes on frames")
     args = ap.parse_args(argv)
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
@@ -31,6 +33,9 @@ def main(argv=None):
     if args.seed:
         from .seed import seed
         seed(srv, args.seed, scale=args.seed_scale)
+    if args.seed_videos:
+        from .sample_media import seed_videos
+        seed_videos(srv, args.seed_videos)
     print(f"ApertureDB emulator listening on {srv.host}:{srv.port} (tls={args.tls})", flush=True)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,7 +12,7 @@ from .commands import COMMANDS
 from .errors import QueryError, STATUS_ERROR, transaction_error
 from .store import RefSet  # noqa: F401  (re-exported)
 
-REF_PARAMS_TOP = ("image_ref", "ref", "src", "dst")
+REF_PARAMS_TOP = ("image_ref", "video_ref", "ref", "src", "dst")
 
 
 class Txn:

@@ -23,11 +23,13 @@ REGION_CONNECTION = {BBOX: BBOX_TO_IMAGE, POLYGON: POLYGON_TO_IMAGE}
 
 
 class Obj:
-    __slots__ = ("oid", "cls", "uid", "props", "blob", "fmt", "width", "height", "rect", "polygons")
+    __slots__ = ("oid", "cls", "uid", "props", "blob", "fmt", "width", "height", "rect", "polygons",
+                 "media")
 
     def __init__(self, oid, cls, uid, props):
         self.oid, self.cls, self.uid, self.props = oid, cls, uid, props
         self.blob = self.fmt = self.rect = self.polygons = None
+        self.media = None            # clips and frames: their position as given (commands/videos.py)
         self.width = self.height = None
 
     def get(self, key):
@@ -37,7 +39,7 @@ class Obj:
 
     def extra(self):
         return {"fmt": self.fmt, "width": self.width, "height": self.height,
-                "rect": self.rect, "polygons": self.polygons}
+                "rect": self.rect, "polygons": self.polygons, "media": self.media}
 
 
 class Conn:
@@ -139,6 +141,7 @@ class Store:
             ex = json.loads(extra)
             o.fmt, o.width, o.height = ex.get("fmt"), ex.get("width"), ex.get("height")
             o.rect, o.polygons, o.blob = ex.get("rect"), ex.get("polygons"), blob
+            o.media = ex.get("media")
             self._insert_obj(o)
             self.next_id = max(self.next_id, oid + 1)
         for cid, cls, uid, src, dst, props in db.execute(

@@ -1,6 +1,6 @@
 """Registry of supported commands; anything else fails loudly by name."""
-from . import blobs, connections, descriptors, entities, images, regions, status
+from . import blobs, connections, descriptors, entities, frames, images, regions, status, videos
 
 COMMANDS = {}
-for _module in (status, images, regions, blobs, entities, connections, descriptors):
+for _module in (status, images, regions, blobs, entities, connections, descriptors, videos, frames):
     COMMANDS.update(_module.COMMANDS)

@@ -132,7 +132,8 @@ def match_objects(txn, name, p, cls, *, image_ref_class=None, label_key=None, us
         pairs = {}
         for img in rs.items:
             for c in store.in_edges.get(img.oid, {}).values():
-                if c.cls == image_ref_class:
+                if c.cls == image_ref_class or (isinstance(image_ref_class, tuple)
+                                                and c.cls in image_ref_class):
                     pairs.setdefault(c.src.oid, (c.src, img))
     if "is_connected_to" in p:
         got = _connected_spec(txn, name, p["is_connected_to"])

@@ -9,6 +9,8 @@ from ..constraints import MISSING, parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from ..store import BBOX, BBOX_TO_IMAGE, IMAGE, POLYGON, POLYGON_TO_IMAGE
 from .images import check_image_params, image_bytes
+from .frames import frame_region_bytes
+from .videos import BBOX_TO_FRAME, FRAME
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
 from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
                      delete_objects, exists_response, find_response, select_objects, targets,
@@ -54,17 +56,22 @@ def _f32(v):
     return struct.unpack("f", struct.pack("f", v))[0]
 
 
-def _image_of(txn, name, p):
+def _image_of(txn, name, p, classes=(IMAGE,)):
     rs = txn.ref(p["image_ref"], name, "image_ref")
-    images = [o for o in rs.items if o.cls == IMAGE]
+    images = [o for o in rs.items if o.cls in classes]
     if len(images) != 1 or len(rs.items) != 1:
-        raise QueryError(f"{name}: image_ref {p['image_ref']} must refer to exactly one image "
+        raise QueryError(f"{name}: image_ref {p['image_ref']} must refer to exactly one "
+                         f"{' or '.join(c.strip('_').lower() for c in classes)} "
                          f"(it refers to {len(rs.items)} objects)")
     return images[0]
 
 
 def _add_region(txn, name, p, cls, conn_cls, setup):
-    image = _image_of(txn, name, p)
+    # A box may also sit on a video frame: "image: reference to an existing image/frame"
+    # (aperturedata.io/docs/commands/AddBoundingBox.html); its connection class is an assumption.
+    image = _image_of(txn, name, p, (IMAGE, FRAME) if cls == BBOX else (IMAGE,))
+    if image.cls == FRAME:
+        conn_cls = BBOX_TO_FRAME
     props = parse_properties(p.get("properties", {}))
     if "label" in p:
         props["_label"] = p["label"]
@@ -160,7 +167,8 @@ def _all_props_extras(p, e, area):
 
 
 def find_bbox(txn, name, p):
-    sel = select_objects(txn, name, p, BBOX, image_ref_class=BBOX_TO_IMAGE, label_key="with_label")
+    sel = select_objects(txn, name, p, BBOX, image_ref_class=(BBOX_TO_IMAGE, BBOX_TO_FRAME),
+                         label_key="with_label")
 
     def extras(o, e):
         if p.get("coordinates"):
@@ -185,10 +193,15 @@ def _region_blobs(txn, name, p, sel, resp, conn_cls, rect_of):
     store = txn.store
     start = len(txn.out_blobs)
     for o in blob_order(sel.items, sel.sources, resp):
-        image = next(c.dst for c in store.out_edges.get(o.oid, {}).values() if c.cls == conn_cls)
+        image = next(c.dst for c in store.out_edges.get(o.oid, {}).values()
+                     if c.cls in (conn_cls, BBOX_TO_FRAME))
         x, y, w, h = rect_of(o)
         crop = {"type": "crop", "x": x, "y": y, "width": w, "height": h}
-        txn.out_blobs.append(image_bytes(name, image, {**p, "operations": [crop] + (p.get("operations") or [])}))
+        q = {**p, "operations": [crop] + (p.get("operations") or [])}
+        if image.cls == FRAME:
+            txn.out_blobs.append(frame_region_bytes(txn, name, image, q))
+        else:
+            txn.out_blobs.append(image_bytes(name, image, q))
     add_blob_indexes(resp, start)
 
 
