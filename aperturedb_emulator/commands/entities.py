@@ -33,7 +33,7 @@ def delete_entity(txn, name, p):
 
 
 def _delete_unsupported_kind(cls):
-    """Video, Clip, Frame and DescriptorSet objects cannot be added in the emulator, so
+    """Video, Clip and Frame objects cannot be added in the emulator, so
     their Delete commands (sent e.g. by aperturedb.Utils.remove_all_objects) match nothing."""
     def run(txn, name, p):
         return delete_entity(txn, name, {**p, "with_class": cls})
@@ -42,7 +42,7 @@ def _delete_unsupported_kind(cls):
 
 COMMANDS = {
     **{f"Delete{k}": Command(_delete_unsupported_kind(f"_{k}"), dict(DELETE_PARAMS))
-       for k in ("Video", "Clip", "Frame", "DescriptorSet")},
+       for k in ("Video", "Clip", "Frame")},
     "AddEntity": Command(add_entity, {**ADD_PARAMS, "class": "str"}, required=("class",)),
     "FindEntity": Command(find_entity, {**FIND_PARAMS, "with_class": "str"}),
     "UpdateEntity": Command(update_entity, {**UPDATE_PARAMS, "with_class": "str"}),
