@@ -16,7 +16,6 @@ CLOUD_URLS = ("loads images/videos from S3, GCS or HTTP URLs: cloud buckets and 
               "are out of scope (no network at test time)")
 VIDEO_URLS = ("loads videos from S3, GCS or HTTP URLs: cloud buckets and the internet are out of "
               "scope; videos wait for the video issue")
-DESCRIPTORS = "descriptor sets and descriptors (AddDescriptorSet/FindDescriptorSet) wait for the similarity issue"
 TORCH = "needs torch (PyTorchDataset), kept out of the default install as a heavy dependency"
 TENSORFLOW = "needs tensorflow (TensorFlowDataset), kept out of the default install as a heavy dependency"
 SPARQL_COOKBOOK = ("downloads the Cookbook's convert_ingredients script at run time and embeds every "
@@ -55,10 +54,7 @@ DESELECTED = {
     "test_Data.py::TestEntityLoader::test_imageforce_load_nonupdate[TCP-with_dask]": DASK_META,
     "test_Data.py::TestEntityLoader::test_imageforce_update[TCP-with_dask]": DASK_META,
     "test_Data.py::TestEntityLoader::test_image_sparse[TCP-with_dask]": DASK_META,
-
-    # descriptors
-    "test_Data.py::TestEntityLoader::test_LoaderDescriptorsImages": DESCRIPTORS,
-    "test_Utils.py::TestUtils::test_get_descriptorset_list": DESCRIPTORS,
+    "test_Data.py::TestEntityLoader::test_LoaderDescriptorsImages[TCP-with_dask]": DASK_META,
 
     # SPARQL over the Cookbook dataset
     "test_SPARQL.py::test_sparql": SPARQL_COOKBOOK,
