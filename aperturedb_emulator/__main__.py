@@ -36,10 +36,10 @@ def main(argv=None):
     if args.seed_videos:
         from .sample_media import seed_videos
         seed_videos(srv, args.seed_videos)
-    print(f"ApertureDB emulator listening on {srv.host}:{srv.port} (tls={args.tls})", flush=True)
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):   # before the line a caller waits for
         signal.signal(sig, lambda *_: done.set())
+    print(f"ApertureDB emulator listening on {srv.host}:{srv.port} (tls={args.tls})", flush=True)
     try:
         while not done.wait(0.5):
             pass
