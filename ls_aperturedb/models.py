@@ -107,6 +107,27 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
     import_annotations = models.BooleanField(
         _("import annotations"), default=True,
         help_text="Bring back annotations this plugin exported earlier for this project")
+    # Selection (source/selection.py): which of the matching images a sync imports.
+    selection = models.CharField(
+        _("selection"), max_length=16, default="all",
+        choices=[("all", "all matching images"), ("similar", "similar to examples"), ("sample", "a sample")],
+        help_text="all: every matching image; similar: the k nearest to example images (descriptor k-NN); "
+                  "sample: a stable random fraction or count")
+    similar_set = models.CharField(_("descriptor set"), max_length=256, blank=True, default="",
+                                   help_text="ApertureDB descriptor set searched for similar images")
+    similar_k = models.PositiveIntegerField(_("k"), default=10, help_text="Nearest new images per example")
+    similar_images = models.JSONField(_("example images"), default=list, blank=True,
+                                      help_text="ApertureDB _uniqueid of example images")
+    similar_tasks = models.JSONField(_("example tasks"), default=list, blank=True,
+                                     help_text="Ids of tasks of this project whose images are examples")
+    distance_field = models.CharField(_("distance field"), max_length=256, default="distance",
+                                      help_text="Task data field that receives the distance to the nearest example")
+    sample_fraction = models.FloatField(_("sample fraction"), null=True, blank=True,
+                                        help_text="Import this fraction (0-1] of the matching images")
+    sample_count = models.PositiveIntegerField(_("sample count"), null=True, blank=True,
+                                               help_text="Import this many of the matching images")
+    sample_seed = models.IntegerField(_("sample seed"), default=0,
+                                      help_text="Another seed draws another (reproducible) sample")
     sync_deletions = models.BooleanField(
         _("sync deletions"), default=False,
         help_text="Remove unannotated tasks whose image is gone or no longer matches")

@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 
 from ls_aperturedb.access import require_project_member
 from ls_aperturedb.client.connection import ConnectionProblem
+from ls_aperturedb.source.selecting import selection_errors
 from ls_aperturedb.models import SECRET_FIELDS, ApertureDBExportStorage, ApertureDBImportStorage
 
 OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
@@ -205,6 +206,9 @@ class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorage
                 image_target(project.label_config, data["data_key"])
             except LabelingConfigProblem as problem:
                 raise ValidationError({"data_key": [str(problem)]}) from None
+        errors = selection_errors(data, self._existing(), project)  # before any connection is made
+        if errors:
+            raise ValidationError(errors)
         return super().validate(data)
 
     class Meta:

@@ -27,23 +27,25 @@ def enqueue(task, *args, **options):
 
 
 @shared_task(bind=True, name="ls_aperturedb.tasks.import_sync")
-def import_sync(self, storage_id, run):
+def import_sync(self, storage_id, run, selection=None):
     from ls_aperturedb.source.importer import run_sync
 
-    run_sync(storage_id, run)
+    run_sync(storage_id, run, selection)
 
 
-def start_import_sync(storage):
-    """Queue the storage's sync (a no-op while one is alive) and wake the worker."""
+def start_import_sync(storage, selection=None):
+    """Queue the storage's sync (a no-op while one is alive) and wake the worker. ``selection``: a one-off
+    selection instead of the storage's (``{"tasks": [ids], "k": n}``, the Data Manager's "Import similar")."""
     from ls_aperturedb.source.importer import claim, fail_queued
 
     run = claim(storage)
     if run is None:
         return None
+    args = (storage.pk, run) if selection is None else (storage.pk, run, selection)
     if broker_configured():
-        _send_on_commit(import_sync, (storage.pk, run), lambda message: fail_queued(storage, run, message))
+        _send_on_commit(import_sync, args, lambda message: fail_queued(storage, run, message))
     else:
-        enqueue(import_sync, storage.pk, run)
+        enqueue(import_sync, *args)
     return run
 
 

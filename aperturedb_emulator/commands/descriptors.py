@@ -195,7 +195,7 @@ def _knn_selection(txn, name, p, s):
     (default true) the constraints filter the k found, else the k nearest that match
     (docs FindDescriptor, knn_first)."""
     for key in ("batch", "group_by_source"):
-        if key in p:
+        if p.get(key) not in (None, False):   # the SDK's Query builder sends group_by_source: false
             raise ParameterError(f"{name}: '{key}' with 'k_neighbors' is not supported by the emulator")
     k = p["k_neighbors"]
     if k < 1:

@@ -37,6 +37,8 @@ from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
 from ls_aperturedb.source.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
                                    prediction, task_data)
 from ls_aperturedb.source.query import ImageQuery, parse_details, parse_ids, parse_listing
+from ls_aperturedb.source.selecting import listing_for, selection_for
+from ls_aperturedb.source.selection import SelectionProblem
 
 logger = logging.getLogger(__name__)
 BULK = 1000  # rows per INSERT
@@ -119,8 +121,9 @@ def sync_now(storage):
         run_sync(storage.pk, run)
 
 
-def run_sync(storage_id, run):
-    """Run the sync ``run`` of storage ``storage_id`` unless it was superseded; record the outcome."""
+def run_sync(storage_id, run, selection=None):
+    """Run the sync ``run`` of storage ``storage_id`` unless it was superseded; record the outcome.
+    ``selection``: a one-off selection instead of the storage's (the Data Manager's "Import similar")."""
     Model = _model()
     started = Model.objects.filter(pk=storage_id, last_sync_job=run, status=Model.Status.QUEUED)
     now = timezone.now()
@@ -133,7 +136,7 @@ def run_sync(storage_id, run):
     storage.refresh_from_db()
     sync = None
     try:
-        sync = Sync(storage, run)
+        sync = Sync(storage, run, selection)
         sync.run()
     except Superseded:
         logger.warning("import sync %s of storage %s was superseded", run, storage_id)
@@ -160,7 +163,7 @@ def _readable(exc, storage):
     address = f"{storage.hostname}:{storage.port}" if not storage.aperturedb_key else "ApertureDB"
     if isinstance(exc, ConnectionProblem):
         return exc.message
-    if isinstance(exc, (LabelingConfigProblem, ListingChanged)):
+    if isinstance(exc, (LabelingConfigProblem, ListingChanged, SelectionProblem)):
         return f"Sync failed: {exc}"
     if isinstance(exc, QueryError):
         return f"ApertureDB refused the query: {exc}"
@@ -171,7 +174,17 @@ def _readable(exc, storage):
 
 def iter_image_ids(storage, page=100):
     """``_uniqueid`` of the matching images in sync order (the wizard's preview: offset pages, which
-    decide nothing; a batched read would share, and on the emulator restart, a running sync's)."""
+    decide nothing; a batched read would share, and on the emulator restart, a running sync's); with a
+    selection, the images it would import."""
+    if (storage.selection or "all") != "all":
+        from ls_aperturedb.source.selecting import preview
+
+        yield from preview(storage, storage.get_pool(), _matching_ids(storage, page), None)[0]
+        return
+    yield from _matching_ids(storage, page)
+
+
+def _matching_ids(storage, page):
     query = ImageQuery.for_storage(storage)
     pool = storage.get_pool()
     offset = 0
@@ -184,7 +197,7 @@ def iter_image_ids(storage, page=100):
 
 
 class Sync:
-    def __init__(self, storage, run):
+    def __init__(self, storage, run, selection=None):
         from label_studio_sdk.label_interface import LabelInterface
 
         self.storage, self.run_id, self.project = storage, run, storage.project
@@ -193,6 +206,7 @@ class Sync:
         self.mapping = Mapping.for_storage(storage, self.target)
         self.query = ImageQuery.for_storage(storage)
         self.pool = storage.get_pool()
+        self.selection = selection_for(storage, selection)  # which images (source/selection.py)
         self.report = Report()
         self.shapes = {}  # region shape -> valid (see mapping.check_prediction)
         self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
@@ -204,7 +218,9 @@ class Sync:
         storage = self.storage
         cap = storage.limit
         probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
-        listing = Listing(self.pool, self.query, storage.batch_size or conf.get_int("SYNC_BATCH_SIZE"))
+        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
+        listing = self.listing = listing_for(self.selection, Listing(self.pool, self.query, batch), self.pool,
+                                             self.query.constraints, batch, self._linked)
         number, complete = 0, True
         ahead = None  # (page number, future): the next page, fetched and mapped while this one is written
         with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-ahead") as worker:
@@ -239,7 +255,7 @@ class Sync:
                 number += 1
                 if last:
                     break
-        if storage.sync_deletions and complete:
+        if storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists only part
             self._delete_gone()
         self._finalize()
         _record(storage, self.run_id, _model().Status.COMPLETED, self._meta())
@@ -276,6 +292,10 @@ class Sync:
         self.counts["tasks_existed"] += len(known) - tombstones
         return known
 
+    def _linked(self, uids):
+        """Which of ``uids`` the storage has linked (tasks and tombstones): a selection skips them."""
+        return set(self.storage.links.filter(key__in=list(uids)).values_list("key", flat=True))
+
     def _seen(self, known):
         if self.storage.sync_deletions:
             self.storage.links.filter(key__in=list(known)).update(seen_by_sync=self.run_id)
@@ -306,7 +326,7 @@ class Sync:
             pred = prediction(record, self.mapping, size, report) if size else None
             if pred is not None:
                 check_prediction(self.interface, pred, record, self.mapping, report, self.shapes)
-            data = task_data(record, self.mapping)
+            data = {**task_data(record, self.mapping), **self.listing.extras(record.uid)}
             rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score"))))
         return rows
 

@@ -138,6 +138,8 @@ def test_knn_first_constraints_and_labels(client):
     knn = {"set": "line", "k_neighbors": 4, "results": {"list": ["i"]}, "constraints": {"i": [">=", 2]}}
     ids = lambda r: [e["i"] for e in r[0]["FindDescriptor"].get("entities", [])]  # noqa: E731
     assert ids(client.query([{"FindDescriptor": knn}], [f32([0])])[0]) == [2, 3]
+    sdk_spelling = {**knn, "results": {"list": ["i"], "group_by_source": False}}   # SDK Query.py
+    assert ids(client.query([{"FindDescriptor": sdk_spelling}], [f32([0])])[0]) == [2, 3]
     r = client.query([{"FindDescriptor": {**knn, "knn_first": False}}], [f32([0])])[0]
     assert ids(r) == [2, 3, 4, 5]
     r = client.query([{"FindDescriptor": {**knn, "knn_first": False, "with_label": "odd", "labels": True}}],
@@ -214,6 +216,7 @@ def test_descriptor_sets_and_schema(client):
     ([{"FindDescriptor": {"k_neighbors": 1}}], [f32([1, 2])], "'k_neighbors' needs 'set'"),
     ([{"FindDescriptor": {"set": "s", "k_neighbors": 1, "metric": "IP"}}], [f32([1, 2])], "has no metric 'IP'"),
     ([{"FindDescriptor": {"set": "s", "k_neighbors": 1, "ids": True}}], [f32([1, 2])], "unknown parameter 'ids'"),
+    ([{"FindDescriptor": {"set": "s", "k_neighbors": 1, "batch": {}}}], [f32([1, 2])], "'batch' with 'k_neighbors'"),
     ([{"AddDescriptorSet": {"name": "t", "dimensions": 2, "metric": "COS"}}], [], "unsupported metric 'COS'"),
     ([{"AddDescriptorSet": {"name": "t", "dimensions": 2, "engine": "Annoy"}}], [], "unsupported engine"),
     ([{"AddDescriptorSet": {"name": "t", "dimensions": 0}}], [], "'dimensions' must be a positive"),
