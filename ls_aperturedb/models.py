@@ -131,6 +131,14 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
     sync_deletions = models.BooleanField(
         _("sync deletions"), default=False,
         help_text="Remove unannotated tasks whose image is gone or no longer matches")
+    # Media shaping (source/media.py): ApertureDB scales and re-encodes before bytes reach Label Studio.
+    max_side = models.PositiveIntegerField(
+        _("largest side (pixels)"), null=True, blank=True,
+        help_text="Images larger than this on their longest side are scaled down by ApertureDB when shown")
+    image_format = models.CharField(
+        _("image format"), max_length=8, blank=True, default="", choices=[("", "as stored"), ("jpg", "JPEG"),
+                                                                          ("png", "PNG")],
+        help_text="Format ApertureDB encodes images in when shown; empty: as stored")
     use_blob_urls = models.BooleanField(_("use_blob_urls"), default=True,
                                         help_text="Images are media, not task JSON (always on)")
     heartbeat = models.DateTimeField(null=True, blank=True,
@@ -143,14 +151,6 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
         fail_if_dead(self)
 
     def can_resolve_url(self, url):
-    # Media shaping (source/media.py): ApertureDB scales and re-encodes before bytes reach Label Studio.
-    max_side = models.PositiveIntegerField(
-        _("largest side (pixels)"), null=True, blank=True,
-        help_text="Images larger than this on their longest side are scaled down by ApertureDB when shown")
-    image_format = models.CharField(
-        _("image format"), max_length=8, blank=True, default="", choices=[("", "as stored"), ("jpg", "JPEG"),
-                                                                          ("png", "PNG")],
-        help_text="Format ApertureDB encodes images in when shown; empty: as stored")
         from ls_aperturedb.source.media import storage_id_of
 
         return storage_id_of(url) == self.id
