@@ -13,7 +13,7 @@ import numpy as np
 from ..constraints import compile_constraints, parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (_connected_spec, add_blob_indexes, apply_connect, bind_objects,
+from .common import (_connected_spec, add_blob_indexes, apply_connect, bind_objects, blob_order,
                      conditional_existing, exists_response, find_response, page, select_objects,
                      Selection, sort_items, parse_sort, targets, update_objects)
 from .vectors import DESCRIPTOR, SET, SET_TO_DESCRIPTOR, index_for, knn
@@ -164,7 +164,6 @@ def _descriptor_extras(p, dist):
 
 
 def find_descriptor(txn, name, p):
-    store = txn.store
     s = find_set(txn, name, p["set"]) if "set" in p else None
     if s is not None:
         for key, attr in (("metric", "rect"), ("engine", "polygons")):
@@ -185,7 +184,7 @@ def find_descriptor(txn, name, p):
     resp = find_response(name, p, sel, extras, wants_extras=wants, blobs=blobs)
     if blobs and sel.items:
         start = len(txn.out_blobs)
-        txn.out_blobs.extend(o.blob for o in sel.items)
+        txn.out_blobs.extend(o.blob for o in blob_order(sel.items, sel.sources, resp))
         add_blob_indexes(resp, start)
     return resp
 

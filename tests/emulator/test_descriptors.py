@@ -5,7 +5,6 @@ failures that roll the whole transaction back."""
 import numpy as np
 import pytest
 from aperturedb.Descriptors import Descriptors
-from aperturedb.Images import Images
 from aperturedb.Utils import Utils
 
 from aperturedb_emulator.embeddings import add_color_descriptors, color_histogram
