@@ -39,9 +39,9 @@ def test_video_target_reads_the_video_tag_and_its_controls():
 
 
 @pytest.mark.parametrize("kind, config, needs", [
-    ("videos", IMAGE, "need a Video tag"),
-    ("images", CONFIG, "need an Image tag"),
-    ("frames", CONFIG, "need an Image tag"),
+    ("videos", IMAGE, "has no Video tag"),
+    ("images", CONFIG, "has no Image tag"),
+    ("frames", CONFIG, "has no Image tag"),
 ])
 def test_media_kind_mismatch_is_named(kind, config, needs):
     with pytest.raises(MediaKindProblem) as problem:

@@ -15,9 +15,8 @@ holds that annotation at the same or a newer version, or a tombstone of its dele
 transaction is then read back (``_refused``): jobs found superseded are settled, not failed.
 """
 import logging
-import re
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -26,21 +25,15 @@ from django.utils import timezone
 from tasks.models import Annotation
 
 from ls_aperturedb import conf
-from ls_aperturedb.target import mapping
 from ls_aperturedb.client.connection import QueryError
-from ls_aperturedb.source.mapping import _region_id
-from ls_aperturedb.models import (
-    ApertureDBExportStorage,
-    ApertureDBExportStorageLink,
-    ApertureDBImportStorage,
-)
+from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBExportStorageLink
+from ls_aperturedb.target import mapping, media, stored_size
+from ls_aperturedb.target.media import identity
 
 logger = logging.getLogger(__name__)
 Link = ApertureDBExportStorageLink
 State = Link.State
 OPEN = (State.PENDING, State.FAILED, State.DELETING)
-URI = re.compile(r"^aperturedb://(\d+)/(.+)$")
-RING = re.compile(r"_\d+$")
 MAX_ROUNDS = 20
 
 
@@ -65,13 +58,6 @@ class Outcome:
 
 
 # ------------------------------------------------------------------ outbox writes (request side)
-def identity(unique_id, annotation_id):
-    """An annotation's identity in ApertureDB: Label Studio's ``Annotation.unique_id``, which the
-    source storage gives back to an annotation it re-imports (so a round trip updates the same node).
-    An annotation without one (older rows) gets a name derived from its id."""
-    return str(unique_id or uuid.uuid5(uuid.NAMESPACE_URL, f"ls-annotation:{annotation_id}"))
-
-
 def queue_annotation(annotation):
     """Mark the annotation pending for every ApertureDB target of its project; return the storage ids.
 
@@ -316,13 +302,14 @@ def _write(storage, links):
             results[link.id] = ("deleted", None, "")
         else:
             alive.append((link, annotation))
-    records = _records(storage, [annotation for _, annotation in alive])
+    records = media.records(storage, [annotation for _, annotation in alive])
     jobs += [Job(link.id, record.uid, annotation.updated_at, record)
              for (link, annotation), record in zip(alive, records)]
     if not jobs:
         return results
     try:
-        jobs = _with_known_nodes(storage, jobs)
+        jobs = media.with_known_nodes(lambda query: _query(storage.get_pool(), query), jobs)
+        jobs = stored_size.in_stored_pixels(lambda query: _query(storage.get_pool(), query), jobs)
     except Unavailable as exc:
         return {**results, **{job.link_id: ("unavailable", None, str(exc)) for job in jobs}}
     results.update(_run(storage, jobs))
@@ -405,115 +392,6 @@ def _query(pool, query):
     except Exception as exc:  # the SDK raises bare Exceptions for connection failures
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise Unavailable(f"ApertureDB unreachable at {pool.config.address}: {first}") from None
-
-
-# ------------------------------------------------------------------ records
-def _records(storage, annotations):
-    """Plain :class:`mapping.AnnotationRecord` for each annotation (image resolved per instance)."""
-    if not annotations:
-        return []
-    instance = storage.connection_config().instance
-    images = _ImageResolver(instance)
-    data_keys = list(storage.project.data_types or {})
-    out = []
-    for annotation in annotations:
-        task = annotation.task
-        uid = images.uniqueid(task)
-        out.append(mapping.AnnotationRecord(
-            annotation_id=annotation.id, uid=identity(annotation.unique_id, annotation.id),
-            project_id=storage.project_id, task_id=task.id,
-            result=annotation.result if annotation.result is not None else [],
-            created_at=annotation.created_at, updated_at=annotation.updated_at,
-            completed_by=getattr(annotation.completed_by, "email", "") or "",
-            lead_time=annotation.lead_time, was_cancelled=annotation.was_cancelled,
-            ground_truth=annotation.ground_truth, image_uniqueid=uid,
-            task_data_url=_data_url(task.data, data_keys)))
-    return out
-
-
-class _ImageResolver:
-    """The task's image ``_uniqueid`` when it lives in ``instance`` (import link or aperturedb:// URI)."""
-
-    def __init__(self, instance):
-        self.instance = instance
-        self._instances = {}
-
-    def _same(self, import_storage_id):
-        if import_storage_id not in self._instances:
-            source = ApertureDBImportStorage.objects.filter(id=import_storage_id).first()
-            try:
-                self._instances[import_storage_id] = source is not None and \
-                    source.connection_config().instance == self.instance
-            except Exception:  # an unparsable key on the source storage: not ours to judge here
-                self._instances[import_storage_id] = False
-        return self._instances[import_storage_id]
-
-    def uniqueid(self, task):
-        link = getattr(task, "io_storages_aperturedbimportstoragelink", None)
-        if link is not None and self._same(link.storage_id):
-            return link.key
-        for value in (task.data or {}).values():
-            match = URI.match(value) if isinstance(value, str) else None
-            if match and self._same(int(match.group(1))):
-                return match.group(2)
-        return None
-
-
-def _data_url(data, data_keys):
-    data = data or {}
-    for key in [*data_keys, *data]:
-        if isinstance(data.get(key), str):
-            return data[key]
-    return None
-
-
-def _with_known_nodes(storage, jobs):
-    """Drop image edges to images that no longer exist, and find the prediction nodes regions came from.
-
-    One read-only query for the whole batch, so the write transaction never refers to a missing node.
-    Imported prediction regions carry ids made by ``mapping._region_id`` from the node's ``_uniqueid``
-    (polygon rings get a ``_<n>`` suffix); the same rule maps them back here.
-    """
-    uids = sorted({job.record.image_uniqueid for job in jobs if job.record and job.record.image_uniqueid})
-    if not uids:
-        return jobs
-    linked = {"is_connected_to": {"ref": 1}, "group_by_source": True, "uniqueids": True,
-              "results": {"list": ["ls_annotation_id"]}}
-    response, _ = _query(storage.get_pool(), [
-        {"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["in", uids]}, "uniqueids": True}},
-        {"FindBoundingBox": linked}, {"FindPolygon": linked}])
-    found = {e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []}
-    predictions = {}
-    for item, kind in zip(response[1:], ("BoundingBox", "Polygon")):
-        groups = item[f"Find{kind}"].get("entities") or {}
-        for entity in (e for group in groups.values() for e in group):
-            if "ls_annotation_id" not in entity:  # a region node of ours is not a prediction
-                predictions[_region_id(entity["_uniqueid"])] = (kind, entity["_uniqueid"])
-    out = []
-    for job in jobs:
-        record = job.record
-        if record and record.image_uniqueid:
-            if record.image_uniqueid in found:
-                record = replace(record, prediction_regions=_sources(record, predictions))
-            else:
-                record = replace(record, image_uniqueid=None)  # the image was deleted from ApertureDB
-            job = replace(job, record=record)
-        out.append(job)
-    return out
-
-
-def _sources(record, predictions):
-    out = {}
-    for item in _items(record):
-        region = str(item.get("id"))
-        source = predictions.get(region) or predictions.get(RING.sub("", region))
-        if source is not None and item.get("type") in mapping.SHAPE_TYPES:
-            out[region] = source
-    return out
-
-
-def _items(record):
-    return [item for item in record.result if isinstance(item, dict)] if isinstance(record.result, list) else []
 
 
 # ------------------------------------------------------------------ status

@@ -78,6 +78,7 @@ class AnnotationRecord:
     task_data_url: str = None  # otherwise: where the image is
     # region id -> ("BoundingBox" | "Polygon", _uniqueid) of the imported prediction it was accepted from
     prediction_regions: dict = field(default_factory=dict)
+    video: object = None  # video.VideoInfo: the task's video, when it lives in the target instance
 
 
 def refs(start=1):
@@ -141,6 +142,8 @@ def upsert(record, counter):
         image = next(counter)
         commands.append({"FindImage": {"_ref": image, "constraints": {"_uniqueid": ["==", record.image_uniqueid]},
                                        "unique": True}})
+    video_commands, video_refs = _video.find_video(record, counter)
+    commands += video_commands
     ann, old_edge = next(counter), next(counter)
     properties = _annotation_properties(record)
     commands += [
@@ -152,12 +155,17 @@ def upsert(record, counter):
         # whose example finds the edges with FindConnection {src} first).
         {"FindConnection": {"_ref": old_edge, "with_class": IMAGE_CONNECTION, "src": ann}},
         {"DeleteConnection": {"ref": old_edge}},
+        *_video.drop_edge(ann, counter),
         *_delete_regions(record.uid),
     ]
     if image is not None:
         commands.append({"AddConnection": {"class": IMAGE_CONNECTION, "src": ann, "dst": image}})
+    if video_refs is not None:
+        commands.append(_video.video_edge(ann, video_refs))
     for region in regions:
-        commands += region(ann, image, counter)
+        # Video regions get the video and its frames; other shapes never go on a video's frames.
+        media = video_refs if getattr(region, "video", False) else (None if video_refs else image)
+        commands += region(ann, media, counter)
     return commands
 
 
@@ -176,7 +184,8 @@ def _delete_regions(uid):
     """Every region node of the annotation, whatever its type (prediction nodes carry no such key)."""
     key = key_constraints(uid)
     return [{"DeleteBoundingBox": {"constraints": key}}, {"DeletePolygon": {"constraints": key}},
-            *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in REGION_ENTITY_CLASSES)]
+            *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in REGION_ENTITY_CLASSES),
+            *_video.delete_regions(key)]
 
 
 def _annotation_properties(record):
@@ -195,7 +204,7 @@ def _annotation_properties(record):
         props["completed_by"] = record.completed_by
     if record.lead_time is not None:
         props["lead_time"] = float(record.lead_time)
-    if not record.image_uniqueid and record.task_data_url:
+    if not record.image_uniqueid and not record.video and record.task_data_url:
         props["task_data_url"] = record.task_data_url
     return props
 
@@ -369,3 +378,6 @@ BUILDERS = {
     "brushlabels": _brush, "brush": _brush,
     **{kind: _classification for kind in CLASSIFICATIONS},
 }
+
+# Video regions (VideoRectangle, TimelineLabels) register their builders into BUILDERS.
+from ls_aperturedb.target import video as _video  # noqa: E402  (imports this module)

@@ -1,0 +1,211 @@
+"""What each annotation's task shows in the target instance: an image, a video, or nothing there.
+
+``records`` turns Label Studio annotations into plain :class:`mapping.AnnotationRecord`s (the image or
+video ``_uniqueid`` when it lives in the target instance); ``with_known_nodes`` then reads ApertureDB
+once per batch, before the write, so the write transaction never refers to a missing node: images and
+videos that are gone are dropped (their annotations are written without the edge), a video's frame
+size and existing frames are filled in, and imported prediction boxes/polygons are found.
+"""
+import re
+import uuid
+from dataclasses import replace
+
+from label_studio_sdk.label_interface import LabelInterface
+
+from ls_aperturedb.models import ApertureDBImportStorage
+from ls_aperturedb.source.mapping import _region_id
+from ls_aperturedb.target import mapping, video
+
+URI = re.compile(r"^aperturedb://(\d+)/(.+)$")
+RING = re.compile(r"_\d+$")
+
+
+def identity(unique_id, annotation_id):
+    """An annotation's identity in ApertureDB: Label Studio's ``Annotation.unique_id``, which the
+    source storage gives back to an annotation it re-imports (so a round trip updates the same node).
+    An annotation without one (older rows) gets a name derived from its id."""
+    return str(unique_id or uuid.uuid5(uuid.NAMESPACE_URL, f"ls-annotation:{annotation_id}"))
+
+
+def video_keys(label_config):
+    """Task data keys shown by the config's Video tags (``<Video value="$video"/>`` -> ``video``)."""
+    try:
+        interface = LabelInterface(label_config or "<View></View>")
+    except Exception:  # a config Label Studio itself accepted; unparsable here means: no videos
+        return (), True
+    keys = [(tag.value or "").lstrip("$") for tag in interface.objects if tag.tag == "Video"]
+    has_image = any(tag.tag == "Image" for tag in interface.objects)
+    return tuple(k for k in keys if k), has_image
+
+
+def records(storage, annotations):
+    """Plain :class:`mapping.AnnotationRecord` for each annotation (media resolved per instance)."""
+    if not annotations:
+        return []
+    resolver = _Resolver(storage.connection_config().instance, storage.project.label_config)
+    data_keys = list(storage.project.data_types or {})
+    out = []
+    for annotation in annotations:
+        task = annotation.task
+        kind, uid = resolver.media(task)
+        out.append(mapping.AnnotationRecord(
+            annotation_id=annotation.id, uid=identity(annotation.unique_id, annotation.id),
+            project_id=storage.project_id, task_id=task.id,
+            result=annotation.result if annotation.result is not None else [],
+            created_at=annotation.created_at, updated_at=annotation.updated_at,
+            completed_by=getattr(annotation.completed_by, "email", "") or "",
+            lead_time=annotation.lead_time, was_cancelled=annotation.was_cancelled,
+            ground_truth=annotation.ground_truth, image_uniqueid=uid if kind == "image" else None,
+            video=video.VideoInfo(uid) if kind == "video" else None,
+            task_data_url=_data_url(task.data, data_keys)))
+    return out
+
+
+class _Resolver:
+    """The task's image or video ``_uniqueid`` when it lives in ``instance`` (import link or aperturedb:// URI).
+
+    A value under a Video tag's key is a video; an import link is a video when the config shows
+    videos and no image."""
+
+    def __init__(self, instance, label_config):
+        self.instance = instance
+        self._instances = {}
+        self.video_keys, has_image = video_keys(label_config)
+        self.link_is_video = bool(self.video_keys) and not has_image
+
+    def _same(self, import_storage_id):
+        if import_storage_id not in self._instances:
+            source = ApertureDBImportStorage.objects.filter(id=import_storage_id).first()
+            try:
+                self._instances[import_storage_id] = source is not None and \
+                    source.connection_config().instance == self.instance
+            except Exception:  # an unparsable key on the source storage: not ours to judge here
+                self._instances[import_storage_id] = False
+        return self._instances[import_storage_id]
+
+    def _uri(self, value):
+        match = URI.match(value) if isinstance(value, str) else None
+        if match and self._same(int(match.group(1))):
+            return match.group(2)
+        return None
+
+    def media(self, task):
+        """("image" | "video", _uniqueid) or (None, None)."""
+        data = task.data or {}
+        for key in self.video_keys:
+            uid = self._uri(data.get(key))
+            if uid:
+                return "video", uid
+        link = getattr(task, "io_storages_aperturedbimportstoragelink", None)
+        if link is not None and self._same(link.storage_id):
+            return ("video" if self.link_is_video else "image"), link.key
+        for key, value in data.items():
+            uid = self._uri(value)
+            if uid and key not in self.video_keys:
+                return "image", uid
+        return None, None
+
+
+def _data_url(data, data_keys):
+    data = data or {}
+    for key in [*data_keys, *data]:
+        if isinstance(data.get(key), str):
+            return data[key]
+    return None
+
+
+def with_known_nodes(query, jobs):
+    """``jobs`` with their records checked against ApertureDB (one read-only ``query`` for the batch).
+
+    Imported prediction regions carry ids made by ``source.mapping._region_id`` from the node's
+    ``_uniqueid`` (polygon rings get a ``_<n>`` suffix); the same rule maps them back here.
+    """
+    images = sorted({job.record.image_uniqueid for job in jobs if job.record and job.record.image_uniqueid})
+    videos = _video_frames(jobs)
+    if not images and not videos:
+        return jobs
+    commands = []
+    if images:
+        linked = {"is_connected_to": {"ref": 1}, "group_by_source": True, "uniqueids": True,
+                  "results": {"list": ["ls_annotation_id"]}}
+        commands += [{"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
+                     {"FindBoundingBox": linked}, {"FindPolygon": linked}]
+    for uid, (low, high) in videos.items():
+        ref = len(commands) + 1
+        commands += [{"FindVideo": {"_ref": ref, "constraints": {"_uniqueid": ["==", uid]},
+                                    "results": {"list": ["_uniqueid", "_frame_width", "_frame_height"]}}},
+                     {"FindFrame": {"is_connected_to": {"ref": ref}, "uniqueids": True,
+                                    "in_frame_number_range": {"start": low, "stop": high},
+                                    "results": {"all_properties": True}}}]
+    response, _ = query(commands)
+    found, predictions = set(), {}
+    if images:
+        found = {e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []}
+        for item, kind in zip(response[1:3], ("BoundingBox", "Polygon")):
+            groups = item[f"Find{kind}"].get("entities") or {}
+            for entity in (e for group in groups.values() for e in group):
+                if "ls_annotation_id" not in entity:  # a region node of ours is not a prediction
+                    predictions[_region_id(entity["_uniqueid"])] = (kind, entity["_uniqueid"])
+    infos = _video_infos(response[3 if images else 0:])
+    out = []
+    for job in jobs:
+        record = job.record
+        if record and record.image_uniqueid:
+            if record.image_uniqueid in found:
+                record = replace(record, prediction_regions=_sources(record, predictions))
+            else:
+                record = replace(record, image_uniqueid=None)  # the image was deleted from ApertureDB
+        if record and record.video:
+            record = replace(record, video=infos.get(record.video.uniqueid))  # None: deleted from ApertureDB
+        out.append(replace(job, record=record) if record is not job.record else job)
+    return out
+
+
+def _video_frames(jobs):
+    """{video _uniqueid: (lowest, highest) ApertureDB frame number its keyframes use} for the batch."""
+    out = {}
+    for job in jobs:
+        record = job.record
+        if not record or not record.video:
+            continue
+        numbers = [keyframe["frame"] - 1 for item in _items(record) if item.get("type") == "videorectangle"
+                   for keyframe in (item.get("value") or {}).get("sequence") or []
+                   if isinstance(keyframe, dict) and isinstance(keyframe.get("frame"), int) and keyframe["frame"] >= 1]
+        low, high = out.get(record.video.uniqueid, (None, None))
+        if numbers:
+            low = min(numbers) if low is None else min(low, *numbers)
+            high = max(numbers) if high is None else max(high, *numbers)
+        out[record.video.uniqueid] = (low, high)
+    return {uid: (low or 0, high if high is not None else 0) for uid, (low, high) in out.items()}
+
+
+def _video_infos(pairs):
+    """VideoInfo per video found, from (FindVideo, FindFrame) reply pairs."""
+    infos = {}
+    for find_video, find_frame in zip(pairs[::2], pairs[1::2]):
+        entities = find_video["FindVideo"].get("entities") or []
+        if not entities:
+            continue
+        entity = entities[0]
+        frames = {}
+        for frame in sorted(find_frame["FindFrame"].get("entities") or [], key=lambda f: str(f.get("_uniqueid"))):
+            number = frame.get("_frame_number")
+            if isinstance(number, int) and number not in frames:
+                frames[number] = frame["_uniqueid"]
+        infos[entity["_uniqueid"]] = video.VideoInfo(entity["_uniqueid"], entity.get("_frame_width"),
+                                                     entity.get("_frame_height"), frames)
+    return infos
+
+
+def _sources(record, predictions):
+    out = {}
+    for item in _items(record):
+        region = str(item.get("id"))
+        source = predictions.get(region) or predictions.get(RING.sub("", region))
+        if source is not None and item.get("type") in mapping.SHAPE_TYPES:
+            out[region] = source
+    return out
+
+
+def _items(record):
+    return [item for item in record.result if isinstance(item, dict)] if isinstance(record.result, list) else []
