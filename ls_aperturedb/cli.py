@@ -43,16 +43,30 @@ def _rotate_secrets(argv):
     import django
 
     django.setup()
-    from ls_aperturedb.models import SECRET_FIELDS, ApertureDBExportStorage, ApertureDBImportStorage
+    from ls_aperturedb.models import (
+        SECRET_FIELDS,
+        WEBHOOK_SECRET_FIELDS,
+        ApertureDBExportStorage,
+        ApertureDBImportStorage,
+    )
 
     count = 0
     for model in (ApertureDBImportStorage, ApertureDBExportStorage):
         for storage in model.objects.all():
             # Reading decrypts with any known key; writing encrypts with the newest.
-            model.objects.filter(pk=storage.pk).update(**{n: getattr(storage, n) for n in SECRET_FIELDS})
+            model.objects.filter(pk=storage.pk).update(
+                **{n: getattr(storage, n) for n in (*SECRET_FIELDS, *WEBHOOK_SECRET_FIELDS)})
             count += 1
     print(f"re-encrypted the secrets of {count} ApertureDB storage(s)")
     return 0
+
+
+def _operation(name):
+    def run(argv):
+        from ls_aperturedb.ops import cli as ops_cli
+
+        return getattr(ops_cli, f"{name}_main")(argv)
+    return run
 
 
 COMMANDS = {
@@ -61,6 +75,7 @@ COMMANDS = {
     "emulator": (_emulator, "the ApertureDB emulator (--seed N for N sample images)"),
     "demo": (_demo, "everything at once: emulator, worker, Label Studio, a synced project"),
     "rotate-secrets": (_rotate_secrets, "re-encrypt stored secrets with the newest key"),
+    "storage": (_operation("storage"), "ApertureDB storages as code: list|add|update|sync|delete (JSON/YAML)"),
 }
 
 

@@ -40,6 +40,14 @@ DEFAULTS = {
     # A running import sync whose heartbeat is older than this is taken for dead (worker killed), a
     # queued one as never picked up (no worker): it is shown as failed and a new sync may start.
     "SYNC_STALE_SECONDS": "60",
+    # Operations (ls_aperturedb/ops/). Seconds between beat's look for storages whose scheduled sync is due.
+    "SCHEDULE_SECONDS": "15",
+    # Sync events: seconds a webhook receiver may take to answer, and deliveries tried before giving up.
+    "WEBHOOK_TIMEOUT": "10",
+    "WEBHOOK_ATTEMPTS": "6",
+    # The identity of this Label Studio installation on the nodes it exports (several installations
+    # may share one ApertureDB). Empty: a name generated once into Label Studio's data dir.
+    "INSTALLATION": "",
 }
 
 _UNSET = object()

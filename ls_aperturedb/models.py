@@ -19,6 +19,8 @@ from ls_aperturedb.secrets import EncryptedTextField
 
 # Fields that are accepted on write and never returned by the API.
 SECRET_FIELDS = ("password", "token", "aperturedb_key")
+# Write-only too, but not a connection secret (kept when the server changes).
+WEBHOOK_SECRET_FIELDS = ("webhook_secret",)
 
 
 class ApertureDBStorageMixin(models.Model):
@@ -37,6 +39,16 @@ class ApertureDBStorageMixin(models.Model):
     ca_cert = models.TextField(_("CA certificate"), blank=True, default="",
                                help_text="PEM of the CA that signed the server certificate")
     verify_hostname = models.BooleanField(_("verify hostname"), default=True)
+    # Operations (ls_aperturedb/ops/): scheduled sync and sync events.
+    sync_interval = models.PositiveIntegerField(
+        _("sync every (seconds)"), null=True, blank=True,
+        help_text="Celery beat starts a sync this often; empty: no schedule. Skipped while a sync runs")
+    scheduled_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When the schedule last started (or skipped) a sync")
+    webhook_url = models.URLField(_("sync event webhook URL"), max_length=2048, blank=True, default="",
+                                  help_text="Receives a signed POST when a sync finishes")
+    webhook_secret = EncryptedTextField(_("webhook secret"), blank=True, default="",
+                                        help_text="Key of the HMAC-SHA256 signature of sync events; write-only")
 
     def connection_config(self):
         return ConnectionConfig.from_storage(self)
@@ -143,6 +155,14 @@ class ApertureDBImportStorageBase(ApertureDBStorageMixin, ImportStorage):
                                         help_text="Images are media, not task JSON (always on)")
     heartbeat = models.DateTimeField(null=True, blank=True,
                                      help_text="Last sign of life of the queued or running sync")
+    score_property = models.CharField(
+        _("score property"), max_length=256, blank=True, default="",
+        help_text="Box/polygon property holding the prediction score; empty: score, confidence, wf_od_confidence")
+    model_version_property = models.CharField(
+        _("model version property"), max_length=256, blank=True, default="",
+        help_text="Box/polygon property naming the model; empty: wf_od_model, else the model version above")
+    read_only_predictions = models.BooleanField(
+        _("read-only predictions"), default=False, help_text="Imported regions cannot be edited, only copied")
 
     def health_check(self):
         """Replaces Label Studio's rq-based check: a sync is dead only when its heartbeat is stale."""
@@ -211,6 +231,10 @@ class ApertureDBImportStorageLink(ImportStorageLink):
 
 
 class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
+    cleanup_on_delete = models.BooleanField(
+        _("clean up on delete"), default=False,
+        help_text="Deleting this storage or its project removes what it wrote to ApertureDB (see cleanup)")
+
     def save_annotation(self, annotation):
         from ls_aperturedb.target.exporter import export_annotation, queue_annotation
 

@@ -15,7 +15,13 @@ from rest_framework.exceptions import ValidationError
 from ls_aperturedb.access import require_project_member
 from ls_aperturedb.client.connection import ConnectionProblem
 from ls_aperturedb.source.selecting import selection_errors
-from ls_aperturedb.models import SECRET_FIELDS, ApertureDBExportStorage, ApertureDBImportStorage
+from ls_aperturedb.models import (
+    SECRET_FIELDS,
+    WEBHOOK_SECRET_FIELDS,
+    ApertureDBExportStorage,
+    ApertureDBImportStorage,
+)
+from ls_aperturedb.ops.serializer_fields import OperationsFieldsMixin
 
 OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
 UNIQUEID_OPERATORS = {"==", "in", "not in"}
@@ -103,6 +109,9 @@ class ApertureDBSerializerMixin:
         data = super().to_representation(instance)
         for name in SECRET_FIELDS:
             data.pop(name, None)
+        for name in WEBHOOK_SECRET_FIELDS:
+            data.pop(name, None)
+            data[f"{name}_set"] = bool(getattr(instance, name, ""))
         data["type"] = "aperturedb"
         return data
 
@@ -188,7 +197,7 @@ def _check_target(storage):
                                 f"{prefix}{PORT_MESSAGE} (got {config.port})")
 
 
-class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorageSerializer):
+class ApertureDBImportStorageSerializer(OperationsFieldsMixin, ApertureDBSerializerMixin, ImportStorageSerializer):
     type = serializers.ReadOnlyField(default="aperturedb")
     port = _port_field()
 
@@ -214,10 +223,10 @@ class ApertureDBImportStorageSerializer(ApertureDBSerializerMixin, ImportStorage
     class Meta:
         model = ApertureDBImportStorage
         fields = "__all__"
-        extra_kwargs = {name: {"write_only": True} for name in SECRET_FIELDS}
+        extra_kwargs = {name: {"write_only": True} for name in (*SECRET_FIELDS, *WEBHOOK_SECRET_FIELDS)}
 
 
-class ApertureDBExportStorageSerializer(ApertureDBSerializerMixin, ExportStorageSerializer):
+class ApertureDBExportStorageSerializer(OperationsFieldsMixin, ApertureDBSerializerMixin, ExportStorageSerializer):
     type = serializers.ReadOnlyField(default="aperturedb")
     port = _port_field()
 
@@ -232,4 +241,4 @@ class ApertureDBExportStorageSerializer(ApertureDBSerializerMixin, ExportStorage
     class Meta:
         model = ApertureDBExportStorage
         fields = "__all__"
-        extra_kwargs = {name: {"write_only": True} for name in SECRET_FIELDS}
+        extra_kwargs = {name: {"write_only": True} for name in (*SECRET_FIELDS, *WEBHOOK_SECRET_FIELDS)}
