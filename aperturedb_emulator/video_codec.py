@@ -84,7 +84,7 @@ def probe(name, blob):
         raise QueryError(f"{name}: the blob has no decodable video frames")
     with _lock:
         _probe_cache[id(blob)] = (blob, pr)
-        while len(_probe_cache) > 64:
+        while len(_probe_cache) > 8:     # it keeps the bytes of up to 8 videos alive
             _probe_cache.popitem(last=False)
     return pr
 

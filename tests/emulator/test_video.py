@@ -296,3 +296,26 @@ def test_unsupported_parameters_fail_by_name(client, webm, query, named):
 def test_a_blob_that_is_not_a_video_fails(client):
     r, _ = client.query([{"AddVideo": {"properties": {"x": 1}}}], [b"not a video at all"])
     assert isinstance(r, dict) and r["status"] == -1 and "video" in r["info"]
+
+
+@emulator_only
+def test_videos_clips_and_frames_survive_a_restart(tmp_path, client):
+    from aperturedb_emulator.server import EmulatorServer
+    from .conftest import connect
+    with EmulatorServer(host="127.0.0.1", port=0, data_dir=str(tmp_path)) as srv:
+        seed_videos(srv, 1, frames=12, width=W, height=H, box_every=6)
+    with EmulatorServer(host="127.0.0.1", port=0, data_dir=str(tmp_path)) as srv:
+        c = connect(srv)
+        r, blobs = c.query([
+            {"FindClip": {"results": {"all_properties": True}, "sort": "_range_start", "limit": 1}},
+            {"FindFrame": {"_ref": 1, "blobs": True, "frame_numbers": True, "sort": "_frame_number",
+                           "limit": 1}},
+            {"FindBoundingBox": {"image_ref": 1, "coordinates": True, "results": {"list": ["track_id"]},
+                                 "sort": "track_id"}}])
+        c.close()
+    ok(r)
+    assert r[0]["FindClip"]["entities"][0]["_frame_number_range"] == {"start": 0, "stop": 3}
+    assert r[1]["FindFrame"]["entities"] == [{"_frame_number": 0, "_blob_index": 0}]
+    assert [b["_coordinates"]["x"] for b in r[2]["FindBoundingBox"]["entities"]] == [
+        shape_box(k, 0, width=W, height=H, frames=12)[0] for k in range(2)]
+    assert Image.open(io.BytesIO(blobs[0])).size == (W, H)
