@@ -1,7 +1,6 @@
 """API views: Label Studio's generic storage views bound to the ApertureDB serializers, kept inside
 the organization boundary (see ``access``)."""
 import logging
-from itertools import islice
 
 from django.conf import settings
 from io_storages.api import (
@@ -28,6 +27,7 @@ from tasks import api as tasks_api
 
 from ls_aperturedb.access import in_organization, storage_for_change, storages_of
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
+from ls_aperturedb.source.preview import preview, schema_properties
 
 logger = logging.getLogger(__name__)
 
@@ -110,13 +110,28 @@ class ApertureDBImportStorageListFilesAPI(StoredStorageValidateMixin, ImportStor
             raise ValidationError({"limit": ["a whole number is required"]}) from None
         storage = self.validated_storage(request)
         try:
-            files = [storage.get_unified_metadata(obj) for obj in islice(storage.iter_objects(), limit)]
+            found = preview(storage, limit)
         except Exception as exc:
             logger.warning("preview of ApertureDB storage %s failed: %s", storage.id, exc)
             raise ValidationError("Failed to list storage files") from None
-        if len(files) == limit:  # Label Studio's "there is more" marker
-            files.append({"key": None, "last_modified": None, "size": None})
-        return Response({"files": files})
+        if found["count"] > len(found["files"]):  # Label Studio's "there is more" marker
+            found["files"].append({"key": None, "last_modified": None, "size": None})
+        return Response(found)
+
+
+class ApertureDBImportStorageSchemaAPI(StoredStorageValidateMixin, ImportStorageValidateAPI):
+    """The property names the form offers (``GetSchema``): image properties, and box/polygon properties
+    (scores, model versions). Same body and checks as ``validate``; nothing is saved."""
+
+    serializer_class = ApertureDBImportStorageSerializer
+
+    def create(self, request, *args, **kwargs):
+        storage = self.validated_storage(request)
+        try:
+            return Response(schema_properties(storage))
+        except Exception as exc:
+            logger.warning("GetSchema of ApertureDB storage %s failed: %s", storage.id, exc)
+            raise ValidationError("ApertureDB did not describe its schema") from None
 
 
 def import_storage_list_files_view():

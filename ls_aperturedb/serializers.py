@@ -106,9 +106,12 @@ class ApertureDBSerializerMixin:
         return project
 
     def to_representation(self, instance):
+        """Secrets never come back; ``<secret>_set`` says which ones are stored (the edit form shows
+        a stored secret as set, and only those)."""
         data = super().to_representation(instance)
         for name in SECRET_FIELDS:
             data.pop(name, None)
+            data[f"{name}_set"] = bool(getattr(instance, name, ""))
         for name in WEBHOOK_SECRET_FIELDS:
             data.pop(name, None)
             data[f"{name}_set"] = bool(getattr(instance, name, ""))
@@ -235,7 +238,11 @@ class ApertureDBExportStorageSerializer(OperationsFieldsMixin, ApertureDBSeriali
         from ls_aperturedb.target.exporter import status
 
         data = super().to_representation(instance)
-        data["meta"] = {**(data.get("meta") or {}), "exports": status(instance)}
+        exports = status(instance)
+        # The fields Label Studio's storage card reads: "Annotations <last_sync_count> (<total> total)".
+        data["last_sync_count"] = exports["exported"]
+        data["meta"] = {**(data.get("meta") or {}), "exports": exports,
+                        "total_annotations": instance.project.annotations.count() if instance.project_id else 0}
         return data
 
     class Meta:

@@ -13,6 +13,7 @@ _import = [
     path("aperturedb/validate", api.ApertureDBImportStorageValidateAPI.as_view(), name="storage-aperturedb-validate"),
     path("aperturedb/form", api.ApertureDBImportStorageFormLayoutAPI.as_view(), name="storage-aperturedb-form"),
     path("aperturedb/files", api.import_storage_list_files_view(), name="storage-aperturedb-list-files"),
+    path("aperturedb/schema", api.ApertureDBImportStorageSchemaAPI.as_view(), name="storage-aperturedb-schema"),
 ]
 _export = [
     path("export/aperturedb", api.ApertureDBExportStorageListAPI.as_view(), name="export-storage-aperturedb-list"),

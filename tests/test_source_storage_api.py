@@ -85,14 +85,15 @@ def test_bad_input_is_400_on_its_field(api, project, adb, override, field, text)
         assert text in " ".join(response.json()["validation_errors"][field]), response.json()
 
 
-def test_unreachable_host_names_host_and_port_quickly(api, project, adb):
+def test_refused_port_is_400_on_port_quickly(api, project, adb):
+    """Nothing listens on that port of a reachable host: the error is under Port, the field to change."""
     port = _free_port()
     started = time.monotonic()
     response = api.post(f"{API}/validate", {"project": project.id, **_fields(adb, port=port)},
                         content_type="application/json")
     assert time.monotonic() - started < 6
     assert response.status_code == 400
-    assert f"127.0.0.1:{port}" in response.json()["validation_errors"]["hostname"][0]
+    assert f"127.0.0.1:{port}" in response.json()["validation_errors"]["port"][0]
 
 
 def test_server_that_never_answers_is_400_within_the_timeout(api, project, adb, settings):
@@ -110,7 +111,8 @@ def test_server_that_never_answers_is_400_within_the_timeout(api, project, adb, 
                                                 "port": silent.getsockname()[1]}, content_type="application/json")
         assert time.monotonic() - started < 5
         assert response.status_code == 400
-        assert "did not answer within 1s" in response.json()["validation_errors"]["hostname"][0]
+        # a service that accepts and stays silent is on the wrong port: the error is under Port
+        assert "did not answer as ApertureDB within 1s" in response.json()["validation_errors"]["port"][0]
     finally:
         silent.close()
 

@@ -73,6 +73,7 @@ class ConnectionConfig:
     use_ssl: bool = True
     ca_cert: str = field(default="", repr=False)  # PEM text
     verify_hostname: bool = True
+    from_key_text: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_key(cls, key):
@@ -91,7 +92,7 @@ class ConnectionConfig:
                 ca_cert = fh.read()
         return cls(host=parsed.host, port=int(parsed.port), username=parsed.username or "",
                    password=parsed.password or "", token=parsed.token or "", use_ssl=parsed.use_ssl,
-                   ca_cert=ca_cert, verify_hostname=parsed.verify_hostname)
+                   ca_cert=ca_cert, verify_hostname=parsed.verify_hostname, from_key_text=True)
 
     @classmethod
     def from_storage(cls, storage):
@@ -101,6 +102,10 @@ class ConnectionConfig:
                    username=storage.username or "", password=storage.password or "",
                    token=storage.token or "", use_ssl=bool(storage.use_ssl),
                    ca_cert=storage.ca_cert or "", verify_hostname=bool(storage.verify_hostname))
+
+    def field(self, name):
+        """The form field a problem with ``name`` is shown under: an APERTUREDB_KEY holds them all."""
+        return "aperturedb_key" if self.from_key_text else name
 
     @property
     def address(self):
@@ -246,8 +251,10 @@ def check(config, timeout=None):
         socket.create_connection((config.host, config.port), timeout=timeout).close()
     except OSError as exc:
         reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
+        # Refused: the host answered, nothing listens on that port: the port is what to change.
+        field = "port" if isinstance(exc, ConnectionRefusedError) else "hostname"
         raise ConnectionProblem(
-            "hostname", f"cannot reach ApertureDB at {config.address}: {reason} (timeout {timeout:g}s)"
+            config.field(field), f"cannot reach ApertureDB at {config.address}: {reason} (timeout {timeout:g}s)"
         ) from None
     connector = config.connector(timeout)
     try:
@@ -260,26 +267,30 @@ def _get_status(connector, config, timeout):
     try:
         response, _ = run(connector, [{"GetStatus": {}}])
     except Unreachable as exc:
+        # The port accepted a connection, so the host is right: a silent or foreign service is on that port.
         if exc.timed_out:
-            raise ConnectionProblem("hostname", f"{config.address} did not answer within {timeout:g}s") from None
+            raise ConnectionProblem(config.field("port"), f"{config.address} accepted the connection but did not "
+                                    f"answer as ApertureDB within {timeout:g}s: is this ApertureDB's port?") from None
         if isinstance(exc.reason, ssl.SSLError):
-            raise ConnectionProblem("use_ssl", f"TLS handshake with {config.address} failed: "
+            raise ConnectionProblem(config.field("use_ssl"), f"TLS handshake with {config.address} failed: "
                                     f"{exc.reason.reason or exc.reason}") from None
-        raise ConnectionProblem("hostname", f"cannot reach ApertureDB at {config.address}: {exc}") from None
+        raise ConnectionProblem(config.field("port"), f"the service at {config.address} closed the connection: "
+                                f"{exc}; is this ApertureDB's port?") from None
     except QueryError as exc:
-        raise ConnectionProblem("hostname", f"unexpected GetStatus reply from {config.address}: {str(exc)[:300]}") from None
+        raise ConnectionProblem(config.field("port"),
+                                f"unexpected GetStatus reply from {config.address}: {str(exc)[:300]}") from None
     except AssertionError as exc:  # the SDK asserts on certificate verification failures
-        raise ConnectionProblem("ca_cert", f"TLS certificate of {config.address} not trusted: "
+        raise ConnectionProblem(config.field("ca_cert"), f"TLS certificate of {config.address} not trusted: "
                                 f"{str(exc).splitlines()[0]}") from None
     except Exception as exc:
         text = str(exc)
         if "Server did not accept protocol" in text:
             want = "TLS" if config.use_ssl else "plain TCP"
-            raise ConnectionProblem("use_ssl", f"{config.address} refused {want}; toggle use_ssl") from None
+            raise ConnectionProblem(config.field("use_ssl"), f"{config.address} refused {want}; toggle use_ssl") from None
         if "uthenticat" in text or "credentials" in text.lower() or "password" in text.lower():
-            who = "token" if config.token else "password"
+            who = config.field("token" if config.token else "password")
             raise ConnectionProblem(who, f"ApertureDB at {config.address} rejected the credentials") from None
-        raise ConnectionProblem("hostname", f"ApertureDB at {config.address} failed: {text[:300]}") from None
+        raise ConnectionProblem(config.field("port"), f"ApertureDB at {config.address} failed: {text[:300]}") from None
     if not response or response[0].get("GetStatus", {}).get("status") != 0:
-        raise ConnectionProblem("hostname", f"unexpected GetStatus reply from {config.address}: {str(response)[:300]}")
+        raise ConnectionProblem(config.field("port"), f"unexpected GetStatus reply from {config.address}: {str(response)[:300]}")
     return response[0]["GetStatus"]

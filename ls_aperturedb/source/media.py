@@ -10,9 +10,11 @@ policy (502) is answered with a one-line text/plain reason, not a traceback.
 import hashlib
 import io
 import logging
+from types import SimpleNamespace
 
 from ls_aperturedb.client.connection import ConnectionProblem, Unreachable
-from ls_aperturedb.source.mapping import parse_uri
+from ls_aperturedb.source import shaping
+from ls_aperturedb.source.mapping import header_size, image_size, parse_uri
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +76,29 @@ def parse_range(range_header, size):
 
 
 def fetch_blob(storage, uid):
-    response, blobs = storage.get_pool().query(
-        [{"FindImage": {"constraints": {"_uniqueid": ["==", uid]}, "blobs": True, "results": {"list": ["_uniqueid"]}}}])
-    entities = response[0]["FindImage"].get("entities") or []
-    if not entities or not blobs:
-        return None
-    return blobs[entities[0].get("_blob_index", 0)]
+    """The image's bytes, shaped by ApertureDB when the storage asks for it (``max_side``,
+    ``image_format``; see ``shaping``): one round trip without shaping, two with it (the stored size
+    first, from the size properties; an image without them has its header read from the stored bytes)."""
+    pool = storage.get_pool()
+    max_side, image_format = getattr(storage, "max_side", None), getattr(storage, "image_format", "")
+    if not max_side and not image_format:
+        return shaping.first_blob(*pool.query([shaping.blob_query(uid)]))
+    size = None
+    if max_side:
+        response, _ = pool.query([shaping.size_query(uid, storage.width_property, storage.height_property)])
+        entities = response[0]["FindImage"].get("entities") or []
+        if not entities:
+            return None
+        size = image_size(entities[0], SimpleNamespace(width_property=storage.width_property,
+                                                      height_property=storage.height_property))
+        if size is None:  # no size property: the stored bytes' header says it
+            data = shaping.first_blob(*pool.query([shaping.blob_query(uid)]))
+            if data is None:
+                return None
+            size = header_size(data)
+            if shaping.fitted(size, max_side) is None and not image_format:
+                return data
+    return shaping.first_blob(*pool.query([shaping.blob_query(uid, size, max_side, image_format)]))
 
 
 def get_bytes_stream(storage, uri, range_header=None):
