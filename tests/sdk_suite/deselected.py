@@ -15,7 +15,8 @@ import importlib.util
 CLOUD_URLS = ("loads images/videos from S3, GCS or HTTP URLs: cloud buckets and the internet "
               "are out of scope (no network at test time)")
 VIDEO_URLS = ("loads videos from S3, GCS or HTTP URLs: cloud buckets and the internet are out of "
-              "scope; videos wait for the video issue")
+              "scope (the emulator stores videos; tests/emulator/test_video.py covers them with "
+              "videos generated at test time)")
 TORCH = "needs torch (PyTorchDataset), kept out of the default install as a heavy dependency"
 TENSORFLOW = "needs tensorflow (TensorFlowDataset), kept out of the default install as a heavy dependency"
 SPARQL_COOKBOOK = ("downloads the Cookbook's convert_ingredients script at run time and embeds every "
