@@ -77,7 +77,8 @@ def test_video_blob_comes_back_whole_and_update_delete_count(client, tag, webm):
                                           "properties": {"reviewed": True}}},
                          {"DeleteVideo": {"constraints": {"reviewed": ["==", True], "tag": ["==", tag]}}}])
     assert ok(r) == [{"UpdateVideo": {"count": 1, "status": 0}}, {"DeleteVideo": {"count": 1, "status": 0}}]
-    r, _ = client.query([{"FindVideo": {"constraints": {"tag": ["==", tag]}, "results": {"all_properties": True}}}])
+    r, _ = client.query([{"FindVideo": {"constraints": {"tag": ["==", tag]},
+                                        "results": {"all_properties": True}}}])
     assert r == [{"FindVideo": {"returned": 0, "status": 0}}]   # Videos.ipynb cell 17
 
 
@@ -87,12 +88,14 @@ def test_clips_and_frames_reply_as_recorded(client, tag, webm):
         {"AddVideo": {"_ref": 1, "properties": {"tag": tag}}},
         {"AddClip": {"video_ref": 1, "frame_number_range": {"start": 2, "stop": 20},
                      "properties": {"label": "active flames", "tag": tag}}},
-        {"AddFrame": {"video_ref": 1, "frame_number": 6, "properties": {"scene": "tallest flame", "tag": tag}}},
+        {"AddFrame": {"video_ref": 1, "frame_number": 6,
+                      "properties": {"scene": "tallest flame", "tag": tag}}},
     ], [webm])
     assert ok(r) == [{"AddVideo": {"status": 0}}, {"AddClip": {"status": 0}}, {"AddFrame": {"status": 0}}]
     r, blobs = client.query([
         {"FindClip": {"constraints": {"tag": ["==", tag]}, "results": {"all_properties": True}}},
-        {"FindFrame": {"constraints": {"tag": ["==", tag]}, "blobs": True, "results": {"all_properties": True}}}])
+        {"FindFrame": {"constraints": {"tag": ["==", tag]}, "blobs": True,
+                       "results": {"all_properties": True}}}])
     (clip,) = ok(r)[0]["FindClip"]["entities"]
     assert {k: v for k, v in clip.items() if k != "_uniqueid"} == {
         "_frame_number_range": {"start": 2, "stop": 20}, "_range_start": 2, "_range_stop": 20,
@@ -184,7 +187,7 @@ def test_clips_by_range_kind_and_video(client, tag, webm):
     clips = r[2]["FindClip"]["entities"]
     assert [c["n"] for c in clips] == [1, 2, 3, 4]
     assert clips[2]["_time_offset_range"] == {"start": "00:00:00.5", "stop": "1.25"}
-    assert (clips[2]["_range_type"], clips[2]["_range_start"], clips[2]["_range_stop"]) == (3, 500000, 1250000)
+    assert [clips[2][k] for k in ("_range_type", "_range_start", "_range_stop")] == [3, 500000, 1250000]
     assert clips[3]["_time_fraction_range"] == {"start": 0.25, "stop": 0.75}
     assert r[3]["FindVideo"]["entities"] == [{"tag": tag}]
 
@@ -196,7 +199,8 @@ def test_boxes_on_frames(client, tag, webm):
     r, _ = client.query([
         {"AddVideo": {"_ref": 1, "properties": {"tag": tag}}},
         {"AddFrame": {"_ref": 2, "video_ref": 1, "frame_number": 8, "properties": {"tag": tag}}},
-        {"AddBoundingBox": {"image_ref": 2, "label": "person", "rectangle": {"x": x, "y": y, "width": w, "height": h},
+        {"AddBoundingBox": {"image_ref": 2, "label": "person",
+                            "rectangle": {"x": x, "y": y, "width": w, "height": h},
                             "properties": {"track_id": "t1"}}}], [webm])
     ok(r)
     r, blobs = client.query([
@@ -246,9 +250,10 @@ def test_seeded_videos_carry_labelled_clips_and_tracks(client, tag):
     assert r[0]["FindVideo"]["entities"][0]["_frame_count"] == FRAMES
     assert [(c["label"], c["_range_start"], c["_range_stop"]) for c in r[1]["FindClip"]["entities"]] == [
         ("enter", 0, 7), ("crossing", 8, 15), ("exit", 16, 23)]
-    numbers = {f["_uniqueid"]: f["_frame_number"] for f in client.query([
+    frames, _ = client.query([
         {"FindVideo": {"_ref": 1, "constraints": {"dataset": ["==", tag], "index": ["==", 1]}}},
-        {"FindFrame": {"video_ref": 1, "frame_numbers": True, "uniqueids": True}}])[0][1]["FindFrame"]["entities"]}
+        {"FindFrame": {"video_ref": 1, "frame_numbers": True, "uniqueids": True}}])
+    numbers = {f["_uniqueid"]: f["_frame_number"] for f in ok(frames)[1]["FindFrame"]["entities"]}
     assert sorted(numbers.values()) == [0, 4, 8, 12, 16, 20, 23]
     for uid, boxes in r[3]["FindBoundingBox"]["entities"].items():
         for b in boxes:
