@@ -29,6 +29,10 @@ DEFAULTS = {
     # socket operation before it gives up and drops the connection.
     "QUERY_TIMEOUT": "30",
     "POOL_SIZE": "8",
+    # Videos: the on-disk cache the resolve proxy serves Range requests from (ApertureDB hands a video
+    # out whole). Folder (empty: <Label Studio data dir>/ls-aperturedb-video-cache) and size bound in MB.
+    "VIDEO_CACHE_DIR": "",
+    "VIDEO_CACHE_MB": "2048",
     "SYNC_BATCH_SIZE": "1000",
     # Export: annotations per ApertureDB transaction during a target Sync or reconcile.
     "EXPORT_BATCH_SIZE": "200",

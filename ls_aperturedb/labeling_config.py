@@ -138,16 +138,15 @@ def video_target(label_config, video_tag=""):
 
 def _mismatch(interface, kind):
     """A message naming what the media kind needs and what the config has."""
-    found = ", ".join(f"{t.tag} {t.name!r}" for t in interface.objects) or "no object tag"
+    found = ", ".join(f"{t.tag} {t.name!r}" for t in interface.objects) or "none"
     need = _OBJECT_TAG[kind]
     example = ('<Video name="video" value="$video"/>' if need == "Video"
                else '<Image name="image" value="$image"/>')
-    article = "an" if need == "Image" else "a"
-    what = {"images": "ApertureDB images", "frames": "ApertureDB frames (rendered as images)",
+    what = {"images": "ApertureDB images", "frames": "ApertureDB frames, shown as images",
             "videos": "ApertureDB videos"}[kind]
-    return (f"media kind {kind!r} imports {what}, which need {article} {need} tag, but the project's labeling config "
-            f"has {found}; add one (e.g. {example}) in Settings → Labeling Interface, or choose the media "
-            f"kind that matches the config")
+    return (f"the project's labeling config has no {need} tag, which media kind {kind!r} ({what}) needs "
+            f"(object tags found: {found}); add one, e.g. {example}, in Settings → Labeling Interface, or "
+            f"choose the media kind that matches the config")
 
 
 def media_target(label_config, kind, tag=""):

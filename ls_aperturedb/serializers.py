@@ -210,18 +210,48 @@ class ApertureDBImportStorageSerializer(OperationsFieldsMixin, ApertureDBSeriali
         return value
 
     def validate(self, data):
-        from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
-
         project = data.get("project") or getattr(self._existing(), "project", None)
-        if data.get("data_key") and project is not None:
-            try:
-                image_target(project.label_config, data["data_key"])
-            except LabelingConfigProblem as problem:
-                raise ValidationError({"data_key": [str(problem)]}) from None
+        target = self._media_target(data, project)
         errors = selection_errors(data, self._existing(), project)  # before any connection is made
         if errors:
             raise ValidationError(errors)
-        return super().validate(data)
+        data = super().validate(data)
+        self._check_frame_rate(data, target)
+        return data
+
+    def _media_target(self, data, project):
+        """The media kind against the project's labeling config, when ``media_kind`` or ``data_key`` is sent:
+        400 on ``media_kind`` naming the mismatch (videos need a Video tag, images and frames an Image tag),
+        on ``data_key`` naming a tag the config lacks."""
+        from ls_aperturedb.labeling_config import LabelingConfigProblem, MediaKindProblem, media_target
+
+        existing = self._existing()
+        if project is None or not (data.get("data_key") or "media_kind" in data):
+            return None
+        kind = data.get("media_kind") or getattr(existing, "media_kind", "") or "images"
+        try:
+            return media_target(project.label_config, kind, data.get("data_key", getattr(existing, "data_key", "")))
+        except MediaKindProblem as problem:
+            raise ValidationError({"media_kind": [str(problem)]}) from None
+        except LabelingConfigProblem as problem:
+            raise ValidationError({"data_key": [str(problem)]}) from None
+
+    def _check_frame_rate(self, data, target):
+        """Check connection (the validate API) also compares the videos' ``_fps`` with the Video tag's
+        frameRate: a mismatch would keep their clips and boxes out of the predictions (400 saying so)."""
+        from io_storages.api import ImportStorageValidateAPI
+
+        from ls_aperturedb.labeling_config import VideoTarget
+        from ls_aperturedb.source.videos import frame_rate_check
+
+        if not isinstance(target, VideoTarget) or not isinstance(self.context.get("view"), ImportStorageValidateAPI):
+            return
+        values, _ = self.connection_values(data)
+        storage = self.Meta.model(**values)
+        if storage.include_regions:
+            problem = frame_rate_check(storage, target)
+            if problem:
+                raise ValidationError({"media_kind": [problem]})
 
     class Meta:
         model = ApertureDBImportStorage

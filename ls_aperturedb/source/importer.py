@@ -33,10 +33,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from ls_aperturedb import conf
-from ls_aperturedb.labeling_config import LabelingConfigProblem, image_target
-from ls_aperturedb.source.mapping import (Mapping, Report, annotation, check_prediction, header_size, image_size,
-                                   prediction, task_data)
-from ls_aperturedb.source.query import ImageQuery, parse_details, parse_ids, parse_listing
+from ls_aperturedb.labeling_config import LabelingConfigProblem
+from ls_aperturedb.source import kinds
+from ls_aperturedb.source.mapping import Report, annotation
+from ls_aperturedb.source.query import parse_ids, parse_listing
 from ls_aperturedb.source.selecting import listing_for, selection_for
 from ls_aperturedb.source.selection import SelectionProblem
 
@@ -185,7 +185,7 @@ def iter_image_ids(storage, page=100):
 
 
 def _matching_ids(storage, page):
-    query = ImageQuery.for_storage(storage)
+    query = kinds.query_for(storage)
     pool = storage.get_pool()
     offset = 0
     while True:
@@ -201,14 +201,12 @@ class Sync:
         from label_studio_sdk.label_interface import LabelInterface
 
         self.storage, self.run_id, self.project = storage, run, storage.project
-        self.target = image_target(self.project.label_config, storage.data_key)
         self.interface = LabelInterface(self.project.label_config)
-        self.mapping = Mapping.for_storage(storage, self.target)
-        self.query = ImageQuery.for_storage(storage)
+        self.kind = kinds.for_storage(storage, self.interface)  # images, videos or frames (source/kinds.py)
+        self.query = self.kind.query
         self.pool = storage.get_pool()
         self.selection = selection_for(storage, selection)  # which images (source/selection.py)
         self.report = Report()
-        self.shapes = {}  # region shape -> valid (see mapping.check_prediction)
         self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
                        "predictions_created": 0, "annotations_imported": 0}
         self.started = time.monotonic()
@@ -258,14 +256,16 @@ class Sync:
         if storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists only part
             self._delete_gone()
         self._finalize()
-        _record(storage, self.run_id, _model().Status.COMPLETED, self._meta())
+        errors = self.report.errors  # e.g. videos whose regions a frame-rate mismatch kept out
+        _record(storage, self.run_id, _model().Status.COMPLETED_WITH_ERRORS if errors else _model().Status.COMPLETED,
+                self._meta(), traceback="\n".join(errors) or None)
 
     def _wanted(self, cap):
         """Images the limit still allows (``None``: no limit)."""
         return None if cap is None else max(cap - self.counts["images_seen"], 0)
 
     def _details(self, uids):
-        return parse_details(self.pool.query(self.query.details(uids=uids))[0]) if uids else []
+        return self.kind.records(self.pool, uids)
 
     def _ahead(self, listing, number, want):
         """In the worker thread: the next page listed, fetched and mapped, with a report of its own
@@ -301,34 +301,10 @@ class Sync:
             self.storage.links.filter(key__in=list(known)).update(seen_by_sync=self.run_id)
 
     # ------------------------------------------------------------ creating tasks
-    def _sizes(self, records, report):
-        sizes = {r.uid: image_size(r.properties, self.mapping) for r in records}
-        missing = [uid for uid, size in sizes.items() if size is None]
-        for uid in missing:  # rare: images without any size property; read their header
-            response, blobs = self.pool.query(self.query.blob(uid))
-            entities = response[0]["FindImage"].get("entities") or []
-            if entities and blobs:
-                try:
-                    sizes[uid] = header_size(blobs[entities[0].get("_blob_index", 0)])
-                    report.sizes_from_header += 1
-                except Exception as exc:  # undecodable header: the task is still created
-                    report.explain(f"image {uid}: size unknown ({exc}); its regions were not imported")
-        return sizes
-
     def _prepare(self, records, report):
         """``(record, task data, its JSON, (prediction result JSON, score) or None)`` per record: sizes,
         predictions validated, JSON text made — everything but the Label Studio database."""
-        needs_size = [r for r in records if r.boxes or r.polygons]
-        sizes = self._sizes(needs_size, report) if needs_size else {}
-        rows = []
-        for record in records:
-            size = sizes.get(record.uid)
-            pred = prediction(record, self.mapping, size, report) if size else None
-            if pred is not None:
-                check_prediction(self.interface, pred, record, self.mapping, report, self.shapes)
-            data = {**task_data(record, self.mapping), **self.listing.extras(record.uid)}
-            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score"))))
-        return rows
+        return self.kind.prepare(self.pool, records, report, self.listing.extras)
 
     def _create(self, prepared):
         if not prepared:
@@ -363,7 +339,7 @@ class Sync:
             _Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
                   seen_by_sync=self.run_id).insert(cursor, links, now)
             _Rows(Prediction, ("task", "result", "score"), project=project.pk,
-                  model_version=self.mapping.model_version).insert(cursor, predictions, now)
+                  model_version=self.kind.model_version).insert(cursor, predictions, now)
             Annotation.objects.bulk_create(annotations, batch_size=BULK)
             project.summary.update_data_columns([row[1] for row in rows])
             if annotations:
@@ -373,7 +349,7 @@ class Sync:
             self.counts["annotations_imported"] += len(annotations)
         if predictions and not self.project.model_version:
             Project.objects.filter(pk=self.project.pk, model_version="").update(
-                model_version=self.mapping.model_version)
+                model_version=self.kind.model_version)
         self._webhook(task_ids)
 
     def _annotations(self, record):

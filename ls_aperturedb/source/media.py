@@ -105,8 +105,19 @@ def get_bytes_stream(storage, uri, range_header=None):
     parsed = parse_uri(uri)
     if parsed is None or parsed[0] != storage.id:
         return None, None, {"StatusCode": 404}
+    kind = getattr(storage, "media_kind", "") or "images"
     try:
-        data = fetch_blob(storage, parsed[1])
+        if kind == "videos":  # whole videos go through an on-disk cache (see video_media)
+            from ls_aperturedb.source.video_media import get_video_stream
+
+            answer = get_video_stream(storage, parsed[1], range_header, parse_range)
+            return answer or (BytesStream(b""), "text/plain", {"StatusCode": 404, "ContentLength": 0})
+        if kind == "frames":  # a key frame, rendered by ApertureDB as an image
+            from ls_aperturedb.source.frames import fetch_frame
+
+            data = fetch_frame(storage, parsed[1])
+        else:
+            data = fetch_blob(storage, parsed[1])
     except (ConnectionProblem, Unreachable, TimeoutError) as exc:
         return _error(storage, exc)
     if data is None:

@@ -28,6 +28,7 @@ ANNOTATION_PROPERTIES = ("ls_annotation_id", "ls_project_id", "ls_task_id", "com
                          "updated_at", "lead_time", "was_cancelled", "ground_truth", "result",
                          "ls_annotation_uid")
 ORDER = {"key": "_uniqueid", "order": "ascending"}
+REGION_EXTRAS = (("FindBoundingBox", {"coordinates": True}), ("FindPolygon", {"vertices": True}))
 UID_OPERATORS = {"==": lambda uid, v: uid == v, "!=": lambda uid, v: uid != v,
                  "in": lambda uid, v: uid in v, "not in": lambda uid, v: uid not in v}
 
@@ -50,6 +51,8 @@ class ImageQuery:
     include_regions: bool = True
     region_constraints: dict = None
     annotations_of_project: int = None  # bring back LS_annotation entities of this project
+    command: str = "FindImage"  # FindFrame when key frames are the tasks (source/frames.py)
+    region_commands: tuple = ("FindBoundingBox", "FindPolygon")
 
     @classmethod
     def for_storage(cls, storage):
@@ -67,7 +70,7 @@ class ImageQuery:
         return select
 
     def ids(self, offset, limit):
-        return [{"FindImage": {**self._select(offset, limit), "results": {"list": ["_uniqueid"]}}}]
+        return [{self.command: {**self._select(offset, limit), "results": {"list": ["_uniqueid"]}}}]
 
     def listing(self, batch_id, batch_size):
         """Batch ``batch_id`` of the matching images' ``_uniqueid`` (same query for every batch but the id)."""
@@ -75,14 +78,14 @@ class ImageQuery:
                   "results": {"list": ["_uniqueid"]}}
         if self.constraints:
             select["constraints"] = self.constraints
-        return [{"FindImage": select}]
+        return [{self.command: select}]
 
     def lookup(self, uids):
         """Which of ``uids`` exist and match the constraints. ApertureDB takes one condition list per
         property, so a ``_uniqueid`` condition of the storage's own is checked by :func:`uid_matches`."""
         constraints = {k: v for k, v in self.constraints.items() if k != "_uniqueid"}
         constraints["_uniqueid"] = ["in", list(uids)]
-        return [{"FindImage": {"constraints": constraints, "results": {"list": ["_uniqueid"]}}}]
+        return [{self.command: {"constraints": constraints, "results": {"list": ["_uniqueid"]}}}]
 
     def uid_matches(self, uid):
         """``uid`` against the storage's own ``_uniqueid`` condition (``==``, ``!=``, ``in``, ``not in``:
@@ -99,10 +102,12 @@ class ImageQuery:
         """One transaction: a page (``offset``/``limit``) or given images (``uids``) with what hangs off them."""
         select = {"constraints": {"_uniqueid": ["in", list(uids)]}, "sort": ORDER} if uids is not None \
             else self._select(offset, limit)
-        query = [{"FindImage": {"_ref": 1, **select,
+        query = [{self.command: {"_ref": 1, **select,
                                 "results": {"list": ["_uniqueid", *self.properties]}}}]
         if self.include_regions:
-            for command, extra in (("FindBoundingBox", {"coordinates": True}), ("FindPolygon", {"vertices": True})):
+            for command, extra in REGION_EXTRAS:
+                if command not in self.region_commands:
+                    continue
                 body = {"is_connected_to": {"ref": 1}, "group_by_source": True, "labels": True,
                         "uniqueids": True, **extra,
                         "results": {"list": [*SCORE_PROPERTIES, EXPORTED_REGION_MARKER]}}
@@ -118,12 +123,17 @@ class ImageQuery:
         return query
 
     def blob(self, uid):
-        return [{"FindImage": {"constraints": {"_uniqueid": ["==", uid]}, "blobs": True,
+        return [{self.command: {"constraints": {"_uniqueid": ["==", uid]}, "blobs": True,
                                "results": {"list": ["_uniqueid"]}}}]
 
 
+def _first(response):
+    """The reply of the query's first command (FindImage, FindFrame or FindVideo)."""
+    return next(iter(response[0].values()))
+
+
 def parse_ids(response):
-    return [e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []]
+    return [e["_uniqueid"] for e in _first(response).get("entities") or []]
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ class ListingBatch:
 
 
 def parse_listing(response, batch_id, batch_size):
-    reply = response[0]["FindImage"]
+    reply = _first(response)
     info = reply.get("batch") or {}
     total = info.get("total_elements", reply.get("returned", 0))
     return ListingBatch(parse_ids(response), total, info.get("end", min((batch_id + 1) * batch_size, total)))
@@ -158,7 +168,7 @@ def parse_details(response):
     boxes, polygons = _predicted(_groups(response, "FindBoundingBox")), _predicted(_groups(response, "FindPolygon"))
     annotations = _groups(response, "FindEntity")
     records = []
-    for entity in response[0]["FindImage"].get("entities") or []:
+    for entity in _first(response).get("entities") or []:
         uid = entity["_uniqueid"]
         props = {k: v for k, v in entity.items() if k != "_uniqueid"}
         records.append(ImageRecord(uid, props, boxes.get(uid, []), polygons.get(uid, []),

@@ -86,11 +86,10 @@ def frame_rate_problem(fps, target):
         return None  # nothing to compare with: the tag's rate is the only one known
     if abs(fps - target.frame_rate) <= RATE_TOLERANCE:
         return None
-    return (f"the Video tag {target.to_name!r} plays at frameRate {target.frame_rate:g} but ApertureDB stores "
-            f"videos at {fps:g} fps (_fps): their clips and boxes would land on the wrong frames, so they were "
-            f"not imported as predictions. Set frameRate=\"{fps:g}\" on the Video tag (or frameRate=\"$fps\", "
-            f"which the sync fills from each video's _fps) in Settings → Labeling Interface, delete the tasks "
-            f"and sync again")
+    return (f"the Video tag {target.to_name!r} plays at frameRate {target.frame_rate:g} but ApertureDB has videos "
+            f"at {fps:g} fps (_fps), so their clips and boxes would land on the wrong frames; set "
+            f"frameRate=\"{fps:g}\" on the Video tag (or frameRate=\"$fps\", which the sync fills from each "
+            f"video's _fps) in Settings → Labeling Interface")
 
 
 def task_data(record, mapping):
@@ -218,7 +217,8 @@ def prediction(record, mapping, report):
     problem = frame_rate_problem(fps, mapping.target)
     if problem is not None:
         report.withheld["videos whose frame rate differs from the Video tag's"] += 1
-        report.error(problem)
+        report.error(f"Regions of videos at {f'{fps:g}' if fps else 'an unknown'} fps were not imported as predictions: {problem}; then delete "
+                     f"those tasks and sync again")
         return None
     rate = fps or mapping.target.frame_rate
     frame_count = _number(props.get("_frame_count"))
