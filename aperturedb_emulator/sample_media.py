@@ -3,8 +3,12 @@
 Every video shows coloured rectangles moving in straight lines over a dark background; where each
 shape is in each frame is a pure function, so a test can decode a frame and assert a box.
 
-    make_video(*, fps=10, width=320, height=240, frames=30, codec="vp9", shapes=2) -> bytes
-        WebM/VP9 (codec="vp9", plays in Debian's Chromium) or MP4/H.264 (codec="h264").
+    make_video(*, fps=10, width=320, height=240, frames=30, codec="vp9", shapes=2, noise=False,
+               bitrate=None) -> bytes
+        WebM/VP9 (codec="vp9", plays in Debian's Chromium) or MP4/H.264 (codec="h264"). noise=True
+        draws the shapes over random noise and bitrate (e.g. "40M") fixes the rate: large files for
+        media benchmarks (640x360 VP9 at 40M: about 0.1 MB per frame, about 5 s per 60 frames on 2
+        busy cores; MP4/H.264 is faster).
     shape_box(k, frame, *, width=320, height=240, frames=30, shapes=2) -> (x, y, w, h)
         Pixel rectangle of shape k in zero-based `frame` (x, y = top-left corner).
     SHAPES: ((label, (r, g, b)), ...) in shape order: shape k has label SHAPES[k][0].
@@ -38,27 +42,38 @@ def shape_box(k, frame, *, width=320, height=240, frames=30, shapes=2):
     return x, lane & ~1, w, h
 
 
-def _draw(frame, width, height, frames, shapes):
+def _draw(frame, width, height, frames, shapes, backgrounds):
     import numpy as np
-    img = np.empty((height, width, 3), np.uint8)
-    img[:] = BACKGROUND
+    if backgrounds:
+        img = backgrounds[frame % len(backgrounds)].copy()
+    else:
+        img = np.empty((height, width, 3), np.uint8)
+        img[:] = BACKGROUND
     for k in range(shapes):
         x, y, w, h = shape_box(k, frame, width=width, height=height, frames=frames, shapes=shapes)
         img[y:y + h, x:x + w] = SHAPES[k % len(SHAPES)][1]
     return img
 
 
-def make_video(*, fps=10, width=320, height=240, frames=30, codec="vp9", shapes=2):
+def make_video(*, fps=10, width=320, height=240, frames=30, codec="vp9", shapes=2, noise=False,
+               bitrate=None):
     import av
+    import numpy as np
     codec_name, container = CODECS[codec]
+    rng = np.random.default_rng(0)
+    backgrounds = ([rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(8)]
+                   if noise else [])
     out = io.BytesIO()
     with av.open(out, "w", format=container) as c:
         st = c.add_stream(codec_name, rate=Fraction(fps).limit_denominator(1001))
         st.width, st.height, st.pix_fmt = width, height, "yuv420p"
         st.options = ({"crf": "20", "b:v": "0", "deadline": "realtime", "cpu-used": "8"}
                       if codec == "vp9" else {"crf": "18", "preset": "veryfast"})
+        if bitrate:
+            st.options = {**{k: v for k, v in st.options.items() if k != "crf"}, "b:v": bitrate}
         for f in range(frames):
-            vf = av.VideoFrame.from_ndarray(_draw(f, width, height, frames, shapes), format="rgb24")
+            vf = av.VideoFrame.from_ndarray(_draw(f, width, height, frames, shapes, backgrounds),
+                                            format="rgb24")
             for pkt in st.encode(vf):
                 c.mux(pkt)
         for pkt in st.encode():

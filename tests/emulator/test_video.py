@@ -324,3 +324,21 @@ def test_videos_clips_and_frames_survive_a_restart(tmp_path, client):
     assert [b["_coordinates"]["x"] for b in r[2]["FindBoundingBox"]["entities"]] == [
         shape_box(k, 0, width=W, height=H, frames=12)[0] for k in range(2)]
     assert Image.open(io.BytesIO(blobs[0])).size == (W, H)
+
+
+def test_noisy_videos_are_large_and_still_show_the_shapes(client, tag):
+    """sample_media's benchmark videos: noise makes them big; the shapes stay where they are drawn."""
+    small = make_video(width=W, height=H, frames=FRAMES)
+    big = make_video(width=W, height=H, frames=FRAMES, noise=True, bitrate="8M")
+    assert len(big) > 10 * len(small)
+    r, blobs = client.query([{"AddVideo": {"_ref": 1, "properties": {"tag": tag}}},
+                             {"AddFrame": {"_ref": 2, "video_ref": 1, "frame_number": 9}},
+                             {"FindFrame": {"constraints": {"_frame_number": ["==", 9]}, "blobs": True,
+                                            "as_format": "png"}}], [big])
+    ok(r)
+    img = Image.open(io.BytesIO(blobs[0])).convert("RGB")
+    x, y, w, h = shape_box(0, 9, width=W, height=H, frames=FRAMES)
+    red = {(i, j) for j in range(H) for i in range(W)
+           if sum(abs(a - b) for a, b in zip(img.getpixel((i, j)), SHAPES[0][1])) < 60}
+    inside = {(i, j) for (i, j) in red if x <= i < x + w and y <= j < y + h}
+    assert len(inside) > 0.6 * w * h and len(red - inside) < 0.01 * W * H
