@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.fixtures.export import annotate, annotations_in, count, create_target, delete, update
-from tests.video_helpers import (
+from tests.video_export_helpers import (
     CHOICE,
     SEEDED_FRAMES,
     TEXT,
