@@ -65,4 +65,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ls_aperturedb.tasks.reconcile_exports",
         "schedule": float(_conf.env("RECONCILE_SECONDS")),
     },
+    "ls-aperturedb-scheduled-syncs": {  # storages' sync_interval (ls_aperturedb/ops/schedule.py)
+        "task": "ls_aperturedb.tasks.run_scheduled_syncs",
+        "schedule": float(_conf.env("SCHEDULE_SECONDS")),
+    },
 }

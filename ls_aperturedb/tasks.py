@@ -143,6 +143,32 @@ def reconcile_exports():
     exporter.reconcile()
 
 
+@shared_task(name="ls_aperturedb.tasks.run_scheduled_syncs")
+def run_scheduled_syncs():
+    from ls_aperturedb.ops import schedule
+
+    schedule.run_due()
+
+
+@shared_task(bind=True, name="ls_aperturedb.tasks.deliver_sync_event")
+def deliver_sync_event(self, kind, storage_id, event):
+    """One sync event to the storage's webhook; retried with backoff up to LS_APERTUREDB_WEBHOOK_ATTEMPTS."""
+    from ls_aperturedb import conf
+    from ls_aperturedb.ops import sync_events
+
+    if self.request.is_eager:  # no broker: the sync ran in this process
+        return sync_events.deliver_inline(kind, storage_id, event)
+    try:
+        return sync_events.deliver(kind, storage_id, event)
+    except sync_events.DeliveryFailed as exc:
+        attempts = conf.get_int("WEBHOOK_ATTEMPTS")
+        if self.request.retries + 1 >= attempts:
+            logger.warning("sync event %s given up after %s attempts: %s", event["delivery_id"], attempts, exc)
+            return "failed"
+        logger.info("sync event %s, attempt %s: %s", event["delivery_id"], self.request.retries + 1, exc)
+        raise self.retry(countdown=min(2 ** self.request.retries, 300), max_retries=attempts)
+
+
 def start_export_sync(storage):
     """Target "Sync": mark the storage queued and let a worker export what is not yet exported."""
     if not storage.info_set_queued():

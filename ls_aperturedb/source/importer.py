@@ -154,7 +154,10 @@ def _record(storage, run, status, meta, traceback=None):
     fields = {"status": status, "meta": meta, "heartbeat": now, "traceback": traceback}
     if status != Model.Status.FAILED:
         fields.update(last_sync=now, last_sync_count=meta.get("tasks_created", 0))
-    Model.objects.filter(pk=storage.pk, last_sync_job=run).update(**fields)
+    if Model.objects.filter(pk=storage.pk, last_sync_job=run).update(**fields):
+        from ls_aperturedb.ops.sync_events import sync_finished
+
+        sync_finished("source", storage.pk)  # the storage's webhook, if it has one
 
 
 def _readable(exc, storage):

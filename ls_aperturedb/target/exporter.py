@@ -26,6 +26,7 @@ from tasks.models import Annotation
 
 from ls_aperturedb import conf
 from ls_aperturedb.client.connection import QueryError
+from ls_aperturedb.ops.sync_events import sync_finished
 from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBExportStorageLink
 from ls_aperturedb.target import mapping, media, stored_size
 from ls_aperturedb.target.media import identity
@@ -197,8 +198,10 @@ def run_sync(storage):
             raise Unavailable(f"{total.unavailable}; the rest is exported when it is back")
     except Exception:
         storage.info_set_failed()
+        sync_finished("target", storage.pk)
         raise
     storage.info_set_completed(last_sync_count=total.exported, exports=status(storage))
+    sync_finished("target", storage.pk)  # the storage's webhook, if it has one
     return total
 
 
