@@ -29,7 +29,7 @@ def _av(name):
 
 class Probe:
     """What the emulator knows of a stored video without decoding it."""
-    __slots__ = ("fps", "frame_count", "width", "height", "times", "container")
+    __slots__ = ("fps", "frame_count", "width", "height", "times", "pts", "container")
 
     def system_properties(self):
         fps = int(self.fps) if self.fps.denominator == 1 else float(self.fps)
@@ -75,6 +75,7 @@ def probe(name, blob):
             pr.width, pr.height = st.codec_context.width, st.codec_context.height
             first = pts[0] if pts else 0
             pr.times = [float((p - first) * tb) for p in pts]
+            pr.pts = pts
             pr.container = c.format.name
     except QueryError:
         raise
@@ -89,20 +90,50 @@ def probe(name, blob):
     return pr
 
 
+SEEK_GAP = 48   # frames: a wanted frame further ahead than this is reached by seeking to a keyframe
+
+
 def decode_frames(name, blob, numbers):
-    """{frame number: PIL image} for the zero-based `numbers`, decoded in one pass."""
+    """{frame number: PIL image} for the zero-based `numbers`: decoded in one forward pass that seeks
+    to the keyframe before a wanted frame far ahead (frames are told apart by their timestamps, so a
+    late frame of a long video does not cost decoding the whole video)."""
+    pr = probe(name, blob)
+    wanted = sorted(set(numbers))
+    if wanted[-1] >= pr.frame_count:
+        raise QueryError(f"{name}: frame {wanted[-1]} is past the end of the video "
+                         f"({pr.frame_count} frames)")
     av = _av(name)
-    wanted = set(numbers)
-    last = max(wanted)
+    index = {p: i for i, p in enumerate(pr.pts)}
     out = {}
     with av.open(io.BytesIO(blob)) as c:
+        st = c.streams.video[0]
+        at = -1                                  # the index of the last frame decoded
+        frames = None
+        for n in wanted:
+            if frames is None or n - at > SEEK_GAP:
+                c.seek(pr.pts[n], stream=st, backward=True, any_frame=False)
+                frames = c.decode(st)
+            for frame in frames:
+                at = index.get(frame.pts, at + 1)
+                if at == n:
+                    out[n] = frame.to_image()
+                    break
+                if at > n:                       # overshot: the seek landed past it
+                    break
+            if n not in out:
+                return _decode_sequentially(name, blob, wanted)
+    return out
+
+
+def _decode_sequentially(name, blob, wanted):
+    av = _av(name)
+    want, out = set(wanted), {}
+    with av.open(io.BytesIO(blob)) as c:
         for i, frame in enumerate(c.decode(video=0)):
-            if i in wanted:
+            if i in want:
                 out[i] = frame.to_image()
-            if i >= last:
+            if i >= wanted[-1]:
                 break
-    missing = sorted(wanted - set(out))
-    if missing:
-        raise QueryError(f"{name}: frame {missing[0]} is past the end of the video "
-                         f"({probe(name, blob).frame_count} frames)")
+    if len(out) != len(want):
+        raise QueryError(f"{name}: frame {min(want - set(out))} could not be decoded")
     return out

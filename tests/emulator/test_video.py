@@ -4,6 +4,7 @@ import io
 from fractions import Fraction
 
 import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -342,3 +343,21 @@ def test_noisy_videos_are_large_and_still_show_the_shapes(client, tag):
            if sum(abs(a - b) for a, b in zip(img.getpixel((i, j)), SHAPES[0][1])) < 60}
     inside = {(i, j) for (i, j) in red if x <= i < x + w and y <= j < y + h}
     assert len(inside) > 0.6 * w * h and len(red - inside) < 0.01 * W * H
+
+
+@pytest.mark.parametrize("codec", ["vp9", "h264"])
+def test_frame_pixels_are_exactly_the_decoded_frame_far_into_a_video(client, tag, codec):
+    """Frames far apart (reached by seeking to a keyframe) are pixel for pixel the frames PyAV decodes
+    from the start."""
+    blob = make_video(width=W, height=H, frames=240, fps=24, codec=codec)
+    wanted = [3, 4, 130, 239]
+    with av.open(io.BytesIO(blob)) as c:
+        decoded = {i: f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0)) if i in wanted}
+    q = [{"AddVideo": {"_ref": 1, "properties": {"tag": tag}}}]
+    q += [{"AddFrame": {"video_ref": 1, "frame_number": n}} for n in wanted]
+    q += [{"FindFrame": {"video_ref": 1, "blobs": True, "as_format": "png", "frame_numbers": True,
+                         "sort": "_frame_number"}}]
+    r, blobs = client.query(q, [blob])
+    assert [e["_frame_number"] for e in ok(r)[-1]["FindFrame"]["entities"]] == wanted
+    for n, png in zip(wanted, blobs):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), decoded[n]), n
