@@ -114,7 +114,9 @@ def decode_frames(name, blob, numbers):
                 c.seek(pr.pts[n], stream=st, backward=True, any_frame=False)
                 frames = c.decode(st)
             for frame in frames:
-                at = index.get(frame.pts, at + 1)
+                if frame.pts not in index:           # no usable timestamps: count from the start
+                    return _decode_sequentially(name, blob, wanted)
+                at = index[frame.pts]
                 if at == n:
                     out[n] = frame.to_image()
                     break
