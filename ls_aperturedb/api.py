@@ -28,6 +28,7 @@ from tasks import api as tasks_api
 from ls_aperturedb.access import in_organization, storage_for_change, storages_of
 from ls_aperturedb.serializers import ApertureDBExportStorageSerializer, ApertureDBImportStorageSerializer
 from ls_aperturedb.source.preview import preview, schema_properties
+from ls_aperturedb.source.selection import SelectionProblem
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class ApertureDBImportStorageListFilesAPI(StoredStorageValidateMixin, ImportStor
         storage = self.validated_storage(request)
         try:
             found = preview(storage, limit)
+        except SelectionProblem as problem:  # e.g. an example without a descriptor: say which
+            raise ValidationError({"selection": [str(problem)]}) from None
         except Exception as exc:
             logger.warning("preview of ApertureDB storage %s failed: %s", storage.id, exc)
             raise ValidationError("Failed to list storage files") from None

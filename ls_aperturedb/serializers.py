@@ -133,7 +133,7 @@ class ApertureDBSerializerMixin:
                         data[name] = json.loads(value) if value.strip() else field.get_default()
                     except ValueError as exc:
                         errors[name] = [f"not valid JSON: {exc}"]
-                elif field.null and value.strip() == "" and field.get_internal_type().endswith("IntegerField"):
+                elif field.null and value.strip() == "" and field.get_internal_type().endswith(("IntegerField", "FloatField")):
                     data[name] = None
             if errors:
                 raise ValidationError(errors)

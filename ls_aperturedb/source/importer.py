@@ -37,7 +37,7 @@ from ls_aperturedb.labeling_config import LabelingConfigProblem
 from ls_aperturedb.source import kinds
 from ls_aperturedb.source.mapping import Report, annotation
 from ls_aperturedb.source.query import parse_ids, parse_listing
-from ls_aperturedb.source.selecting import listing_for, selection_for
+from ls_aperturedb.source.selecting import linked_in_project, listing_for, selection_for
 from ls_aperturedb.source.selection import SelectionProblem
 
 logger = logging.getLogger(__name__)
@@ -296,8 +296,8 @@ class Sync:
         return known
 
     def _linked(self, uids):
-        """Which of ``uids`` the storage has linked (tasks and tombstones): a selection skips them."""
-        return set(self.storage.links.filter(key__in=list(uids)).values_list("key", flat=True))
+        """Which of ``uids`` the project has from this ApertureDB (tasks and tombstones): a selection skips them."""
+        return linked_in_project(self.storage, uids)
 
     def _seen(self, known):
         if self.storage.sync_deletions:

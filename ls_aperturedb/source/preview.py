@@ -11,6 +11,7 @@ import base64
 from ls_aperturedb.source import shaping
 from ls_aperturedb.source.mapping import image_size
 from ls_aperturedb.source.query import ImageQuery, parse_details
+from ls_aperturedb.source.selecting import selected_preview
 
 PAGE = 12  # images shown with thumbnails
 THUMBNAIL_SIDE = 96  # pixels, longest side
@@ -29,7 +30,9 @@ def preview(storage, limit=PAGE):
     query = ImageQuery.for_storage(storage)
     pool = storage.get_pool()
     page = max(0, min(limit, PAGE))
-    response, _ = pool.query([*query.details(offset=0, limit=page), count_command(query.constraints)])
+    selected = selected_preview(storage, pool)  # (ids, how many) a selection would import (selecting.py)
+    details = query.details(uids=selected[0][:page]) if selected else query.details(offset=0, limit=page)
+    response, _ = pool.query([*details, count_command(query.constraints)])
     total = response[-1]["FindImage"].get("count", 0)
     records = parse_details(response[:-1]) if page else []
     copied = [p for p in storage.properties or [] if p != "_uniqueid"]
@@ -42,7 +45,8 @@ def preview(storage, limit=PAGE):
         "width": sizes[r.uid][0] if sizes[r.uid] else None, "height": sizes[r.uid][1] if sizes[r.uid] else None,
         "thumbnail": thumbnails.get(r.uid),
     } for r in records]
-    return {"count": total, "import_count": min(total, storage.limit) if storage.limit else total, "files": files}
+    imported = selected[1] if selected else min(total, storage.limit) if storage.limit else total
+    return {"count": total, "import_count": imported, "files": files}
 
 
 def _thumbnails(pool, images):

@@ -41,6 +41,18 @@ def example_images(storage, task_ids=(), uids=()):
     return list(dict.fromkeys(found))
 
 
+def linked_in_project(storage, uids):
+    """Which of ``uids`` the project already has from this ApertureDB: linked (as a task, or as the
+    tombstone of a deleted one) by this storage or another source storage of the project on the same server."""
+    from ls_aperturedb.models import ApertureDBImportStorage, ApertureDBImportStorageLink
+
+    server = _server(storage)
+    storages = [s.id for s in ApertureDBImportStorage.objects.filter(project_id=storage.project_id)
+                if s.id == storage.id or _server(s) == server]
+    return set(ApertureDBImportStorageLink.objects.filter(storage_id__in=storages, key__in=list(uids))
+               .values_list("key", flat=True))
+
+
 def _server(storage):
     return storage.aperturedb_key or f"{storage.hostname.strip().lower()}:{storage.port}"
 
@@ -163,23 +175,44 @@ def _nearest(pool, selection, constraints, vector, examples, known):
         width = sel.next_width(width, k)
 
 
-def preview(storage, pool, base_ids, limit):
+def preview(storage, pool, base_ids=None, limit=None):
     """``(the first ``limit`` ids the selection would import, how many it would import)`` for the wizard's
-    preview; ``base_ids`` iterates over every matching id (offset pages)."""
+    preview; ``base_ids`` iterates over every matching id (default: offset pages of FindImage)."""
     selection = selection_for(storage)
+    if base_ids is None:
+        base_ids = _matching_ids(storage, pool)
     if selection.mode == "sample" and selection.fraction is not None:
         chosen = [uid for uid in base_ids if sel.in_fraction(uid, selection.seed, selection.fraction)]
     elif selection.mode == "sample" and selection.count is not None:
         chosen = sel.pick_count(list(base_ids), selection.seed, selection.count)
     elif selection.mode == "similar":
-        known = (lambda uids: set(storage.links.filter(key__in=list(uids)).values_list("key", flat=True))) \
-            if storage.pk else (lambda uids: set())
+        known = (lambda uids: linked_in_project(storage, uids)) if storage.project_id else (lambda uids: set())
         chosen = [uid for uid, _ in similar_images(pool, selection, dict(storage.constraints or {}), known)]
     else:
         chosen = list(base_ids)
     if storage.limit is not None:
         chosen = chosen[:storage.limit]
     return chosen[:limit], len(chosen)
+
+
+def selected_preview(storage, pool):
+    """``preview`` of a storage whose selection is not "all" (else ``None``): the preview then shows the
+    selection's first images and counts what it would import."""
+    if (storage.selection or "all") == "all":
+        return None
+    return preview(storage, pool)
+
+
+def _matching_ids(storage, pool, page=1000):
+    from ls_aperturedb.source.query import ImageQuery, parse_ids
+
+    query, offset = ImageQuery.for_storage(storage), 0
+    while True:
+        uids = parse_ids(pool.query(query.ids(offset, page))[0])
+        yield from uids
+        if len(uids) < page:
+            return
+        offset += page
 
 
 SELECTION_FIELDS = ("selection", "similar_set", "similar_k", "similar_images", "similar_tasks", "distance_field",
@@ -189,7 +222,12 @@ SELECTION_FIELDS = ("selection", "similar_set", "similar_k", "similar_images", "
 def selection_errors(data, existing, project):
     """``{field: [reason]}`` for the selection settings the storage would have after this request
     (``data`` over ``existing``), checked before anything is saved or synced."""
-    values = {name: data[name] if name in data else getattr(existing, name, None) for name in SELECTION_FIELDS}
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    fields = {name: ApertureDBImportStorage._meta.get_field(name) for name in SELECTION_FIELDS}
+    values = {name: data[name] if name in data else
+              getattr(existing, name) if existing is not None else fields[name].get_default()
+              for name in SELECTION_FIELDS}
     mode, errors = values["selection"] or "all", {}
     if mode == "similar":
         if not (values["similar_set"] or "").strip():
