@@ -135,9 +135,6 @@ def find_frame(txn, name, p):
 def update_frame(txn, name, p):
     items = targets(txn, name, p, FRAME_CLASS)
     update_props(txn, name, p, items)
-    for o in items:
-        if "label" in p:
-            txn.store.set_prop(o, "_label", p["label"])
     return {"status": STATUS_OK, "count": len(items)}
 
 
@@ -159,10 +156,10 @@ COMMANDS = {
     "AddFrame": Command(add_frame, {**ADD_PARAMS, "video_ref": "int", "label": "str",
                                     "frame_number": "num", "time_offset": "str",
                                     "time_fraction": "num"}, required=("video_ref",)),
-    "FindFrame": Command(find_frame, {**MEDIA_FIND, "operations": "list", "as_format": "str",
-                                      "frame_numbers": "bool", "time_offsets": "bool",
+    "FindFrame": Command(find_frame, {**MEDIA_FIND, "labels": "bool", "operations": "list",
+                                      "as_format": "str", "frame_numbers": "bool", "time_offsets": "bool",
                                       "time_fractions": "bool", **{k: "dict" for k in IN_RANGE}},
                          check=_check_find),
-    "UpdateFrame": Command(update_frame, {**UPDATE_PARAMS, "label": "str"}),
+    "UpdateFrame": Command(update_frame, dict(UPDATE_PARAMS)),
     "DeleteFrame": Command(delete_frame, dict(DELETE_PARAMS)),
 }

@@ -186,8 +186,6 @@ def _range_extra(p):
         key = (o.media or {}).get("key") or "_" + RANGE_NAMES[o.props["_range_type"]]
         if results.get("all_properties") or key in listed:
             e[key] = (o.media or {}).get("range")
-        if p.get("labels") and "_label" in o.props:
-            e["_label"] = o.props["_label"]
     return extras
 
 
@@ -199,15 +197,12 @@ def find_clip(txn, name, p):
         inner = keep
         keep = (lambda o: o.props.get("_label") == label and (inner is None or inner(o)))
     sel = select_media(txn, name, q, CLIP, keep)
-    return find_response(name, q, sel, _range_extra(p), wants_extras=bool(p.get("labels")))
+    return find_response(name, q, sel, _range_extra(p))
 
 
 def update_clip(txn, name, p):
     items = targets(txn, name, p, CLIP)
     update_props(txn, name, p, items)
-    for o in items:
-        if "label" in p:
-            txn.store.set_prop(o, "_label", p["label"])
     return {"status": STATUS_OK, "count": len(items)}
 
 
@@ -218,8 +213,7 @@ def delete_clip(txn, name, p):
     return {"status": STATUS_OK, "count": len(items)}
 
 
-MEDIA_FIND = {**FIND_PARAMS, "blobs": "bool", "video_ref": "int", "with_label": "str",
-              "labels": "bool"}
+MEDIA_FIND = {**FIND_PARAMS, "blobs": "bool", "video_ref": "int", "with_label": "str"}
 COMMANDS = {
     "AddVideo": Command(add_video, {**ADD_PARAMS, **{k: "any" for k in (
         "codec", "container", "operations", "url", "index_frames")}}, blobs=lambda p: 1,
@@ -236,6 +230,6 @@ COMMANDS = {
                                                           "fast_cut")}},
                         check=not_implemented("blobs", "as_container", "as_codec", "operations",
                                               "fast_cut", allow={"blobs": False})),
-    "UpdateClip": Command(update_clip, {**UPDATE_PARAMS, "label": "str"}),
+    "UpdateClip": Command(update_clip, dict(UPDATE_PARAMS)),
     "DeleteClip": Command(delete_clip, dict(DELETE_PARAMS)),
 }

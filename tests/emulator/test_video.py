@@ -361,3 +361,13 @@ def test_frame_pixels_are_exactly_the_decoded_frame_far_into_a_video(client, tag
     assert [e["_frame_number"] for e in ok(r)[-1]["FindFrame"]["entities"]] == wanted
     for n, png in zip(wanted, blobs):
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), decoded[n]), n
+
+
+@emulator_only
+@pytest.mark.parametrize("query,named", [
+    ({"FindClip": {"labels": True}}, "labels"),          # not on the FindClip reference
+    ({"UpdateFrame": {"label": "x"}}, "label"),
+])
+def test_undocumented_parameters_are_unknown(client, query, named):
+    r, _ = client.query([query])
+    assert isinstance(r, dict) and r["info"].endswith(f"unknown parameter '{named}'"), r
