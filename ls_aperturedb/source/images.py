@@ -8,6 +8,7 @@ import json
 
 from ls_aperturedb.source.mapping import Mapping, check_prediction, header_size, image_size, prediction, task_data
 from ls_aperturedb.source.query import ImageQuery, parse_details
+from ls_aperturedb.source.scoring import Scoring, scored
 
 
 class ImageKind:
@@ -18,6 +19,7 @@ class ImageKind:
         self.mapping = Mapping.for_storage(storage, target)
         self.query = self.make_query(storage)
         self.model_version = self.mapping.model_version
+        self.scoring = Scoring.for_storage(storage)  # score / model version from named properties
         self.shapes = {}  # region shape -> valid (see mapping.check_prediction)
 
     def make_query(self, storage):
@@ -48,10 +50,12 @@ class ImageKind:
         for record in records:
             size = sizes.get(record.uid)
             pred = prediction(record, self.mapping, size, report) if size else None
+            pred = scored(pred, record, self.scoring, self.model_version)
             if pred is not None:
                 check_prediction(self.interface, pred, record, self.mapping, report, self.shapes)
             data = task_data(record, self.mapping)
             if extras is not None:
                 data.update(extras(record.uid))
-            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score"))))
+            rows.append((record, data, json.dumps(data), pred and (json.dumps(pred["result"]), pred.get("score"),
+                                                                   pred.get("model_version") or self.model_version)))
         return rows

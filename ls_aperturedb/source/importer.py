@@ -332,8 +332,8 @@ class Sync:
                 tasks.append((task_id, data, inner + i, overlap, 1 if pred else 0, len(done),
                               len(anns) - len(done), len({a["completed_by_id"] for a in done}) >= overlap))
                 links.append((task_id, record.uid))
-                if pred is not None:
-                    predictions.append((task_id, *pred))
+                if pred is not None:  # (result, score[, model version])
+                    predictions.append((task_id, *pred, *((self.kind.model_version,) if len(pred) == 2 else ())))
                 annotations.extend(Annotation(task_id=task_id, project=project, **fields)
                                    for fields in _annotation_fields(anns))
             now = timezone.now()
@@ -341,8 +341,8 @@ class Sync:
                          "cancelled_annotations", "is_labeled"), project=project.pk).insert(cursor, tasks, now)
             _Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
                   seen_by_sync=self.run_id).insert(cursor, links, now)
-            _Rows(Prediction, ("task", "result", "score"), project=project.pk,
-                  model_version=self.kind.model_version).insert(cursor, predictions, now)
+            _Rows(Prediction, ("task", "result", "score", "model_version"), project=project.pk).insert(
+                cursor, predictions, now)
             Annotation.objects.bulk_create(annotations, batch_size=BULK)
             project.summary.update_data_columns([row[1] for row in rows])
             if annotations:
@@ -352,7 +352,7 @@ class Sync:
             self.counts["annotations_imported"] += len(annotations)
         if predictions and not self.project.model_version:
             Project.objects.filter(pk=self.project.pk, model_version="").update(
-                model_version=self.kind.model_version)
+                model_version=predictions[0][3])  # the kind's, or the one an image's property names
         self._webhook(task_ids)
 
     def _annotations(self, record):

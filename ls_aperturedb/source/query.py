@@ -51,17 +51,21 @@ class ImageQuery:
     include_regions: bool = True
     region_constraints: dict = None
     annotations_of_project: int = None  # bring back LS_annotation entities of this project
+    region_properties: tuple = ()  # region properties wanted besides the score ones (source/scoring.py)
     command: str = "FindImage"  # FindFrame when key frames are the tasks (source/frames.py)
     region_commands: tuple = ("FindBoundingBox", "FindPolygon")
 
     @classmethod
     def for_storage(cls, storage):
-        wanted = [*storage.properties, storage.width_property, storage.height_property, *SIZE_PROPERTIES]
+        wanted = [*storage.properties, storage.width_property, storage.height_property, *SIZE_PROPERTIES,
+                  *_scoring_properties(storage)]  # source/scoring.py: the image's score and model version
         return cls(constraints=dict(storage.constraints or {}),
                    properties=tuple(dict.fromkeys(p for p in wanted if p and p != "_uniqueid")),
                    include_regions=storage.include_regions,
                    region_constraints=dict(storage.region_constraints or {}) or None,
-                   annotations_of_project=storage.project_id if storage.import_annotations else None)
+                   annotations_of_project=storage.project_id if storage.import_annotations else None,
+                   region_properties=tuple(p for p in (getattr(storage, "score_property", ""),)
+                                           if p and p not in SCORE_PROPERTIES))
 
     def _select(self, offset, limit):
         select = {"sort": ORDER, "offset": offset, "limit": limit}
@@ -110,7 +114,7 @@ class ImageQuery:
                     continue
                 body = {"is_connected_to": {"ref": 1}, "group_by_source": True, "labels": True,
                         "uniqueids": True, **extra,
-                        "results": {"list": [*SCORE_PROPERTIES, EXPORTED_REGION_MARKER]}}
+                        "results": {"list": [*SCORE_PROPERTIES, *self.region_properties, EXPORTED_REGION_MARKER]}}
                 if self.region_constraints:
                     body["constraints"] = self.region_constraints
                 query.append({command: body})
@@ -130,6 +134,12 @@ class ImageQuery:
 def _first(response):
     """The reply of the query's first command (FindImage, FindFrame or FindVideo)."""
     return next(iter(response[0].values()))
+
+
+def _scoring_properties(storage):
+    """``(score property, model version property)`` named on the storage, empty ones left out."""
+    return tuple(p for p in (getattr(storage, "score_property", ""), getattr(storage, "model_version_property", ""))
+                 if p)
 
 
 def parse_ids(response):
