@@ -9,6 +9,9 @@ from importlib import metadata
 STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 STATIC_URL = "ls-aperturedb/static/"
 PROVIDER_SCRIPT = "ls_aperturedb/storage-provider.js"
+# Loaded in this order, before Label Studio's bundle: the hook, the field table, the widgets, the steps.
+SCRIPTS = (("hook", "ls_aperturedb/provider-hook.js"), ("provider", PROVIDER_SCRIPT),
+           ("widgets", "ls_aperturedb/provider-widgets.js"), ("steps", "ls_aperturedb/provider-steps.js"))
 
 
 def version():

@@ -1,13 +1,18 @@
 """The whole flow in headless Chromium (Debian's, never a downloaded browser), as a new user does it:
-log in, create a project, add an ApertureDB source storage through the Cloud Storage wizard, test the
-connection, save & sync, see thumbnails streamed from ApertureDB, open a task with prediction boxes,
-move a box, submit — and find the annotation and its BoundingBox in ApertureDB (checked with the SDK).
+log in, create a project, add an ApertureDB source storage through the Cloud Storage wizard (TLS
+explained, multi-line constraints checked as typed, properties chosen from GetSchema), test the
+connection, preview (count, thumbnails ApertureDB rendered, properties, regions), review (provider,
+server, constraints, count), save & sync and watch the card complete without a reload, add a target (a
+wrong port is reported under Port), see secrets shown as set only when set, see thumbnails streamed
+from ApertureDB, open a task with prediction boxes, move a box, submit — find the annotation and its
+BoundingBox in ApertureDB (checked with the SDK), and the target card counting the export.
 
 Screenshots go to ``build/screenshots/`` (or ``LS_APERTUREDB_SCREENSHOTS``).
 """
 import json
 import os
 import shutil
+import socket
 import time
 
 import pytest
@@ -58,6 +63,22 @@ def wait_for(condition, timeout=60, what="condition"):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# The element holding the port error comes after the Port input and before the next row's first input.
+ERROR_UNDER_PORT = """() => {
+  const port = document.querySelector('input[name=port]'), next = document.querySelector('input[name=username]');
+  const error = [...document.querySelectorAll('*')].find(e => e.children.length === 0 &&
+                                                     e.textContent.includes('cannot reach ApertureDB'));
+  return !!error && !!(port.compareDocumentPosition(error) & Node.DOCUMENT_POSITION_FOLLOWING) &&
+         !!(error.compareDocumentPosition(next) & Node.DOCUMENT_POSITION_FOLLOWING);
+}"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def fill_connection(page, adb, title):
@@ -118,32 +139,83 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     page.get_by_test_id("storage-provider-aperturedb").click()
     shot(page, "02-provider-grid")
     page.get_by_role("button", name="Next").click()
+    # The form says in one line what TLS the demo's emulator needs.
+    page.get_by_text("the emulator of `make demo` speaks plain TCP").wait_for()
     fill_connection(page, adb, "Sample images")
+    # Constraints are multi-line JSON, checked as the user types (line and column).
+    page.fill("textarea[name=constraints]", '{\n  "dataset": ["==" "seed"]\n}')
+    error = page.get_by_test_id("adb-error-constraints")
+    assert "line 2, column" in error.inner_text(), error.inner_text()
+    page.fill("textarea[name=constraints]", '{\n  "dataset": ["==", "seed"]\n}')
+    assert page.get_by_test_id("adb-error-constraints").count() == 0
+    # Properties are chosen from what this ApertureDB has (GetSchema).
+    page.get_by_test_id("adb-load-schema").click()
+    page.locator("input[name=adb-property][value=split]").check()
+    page.select_option("select[name=width_property]", "width")
+    page.select_option("select[name=height_property]", "height")
     page.get_by_role("button", name="Test Connection").click()
     page.get_by_role("button", name="Connection Verified").wait_for()
     shot(page, "03-connection-verified")
     page.get_by_role("button", name="Next").click()
     page.get_by_test_id("aperturedb-preview-step").wait_for()
     page.get_by_role("button", name="Load Preview").click()
-    page.wait_for_timeout(3000)
-    shot(page, "04-preview")
     page.get_by_test_id("aperturedb-preview-list").wait_for()
+    # The preview: the count, thumbnails ApertureDB rendered, copied properties, boxes/polygons per image.
+    assert page.get_by_test_id("aperturedb-preview-count").inner_text().startswith("4 images match")
+    wait_for(lambda: page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=aperturedb-thumbnail]')]"
+        ".filter(i => i.complete && i.naturalWidth > 0 && i.naturalWidth <= 96).length") == 4,
+        what="4 thumbnails of at most 96 px")
+    items = page.get_by_test_id("aperturedb-preview-item")
+    assert "split: " in items.first.inner_text()
+    assert all("box" in t and "polygon" in t for t in page.get_by_test_id("aperturedb-preview-regions").all_inner_texts())
     shot(page, "04-preview")
     page.get_by_role("button", name="Next").click()
+    # The review step names the provider, the server, the constraints and the count.
+    page.get_by_test_id("aperturedb-review-step").wait_for()
+    assert page.get_by_test_id("aperturedb-review-provider").inner_text().endswith("ApertureDB")
+    assert f"{adb.host}:{adb.port}" in page.get_by_test_id("aperturedb-review-server").inner_text()
+    assert '"seed"' in page.get_by_test_id("aperturedb-review-constraints").inner_text()
+    assert "4 images match" in page.get_by_test_id("aperturedb-review-count").inner_text()
+    shot(page, "05-review")
     page.get_by_role("button", name="Save & Sync").click()
     wait_for(lambda: project.tasks.count() == 4, what="4 tasks synced by the worker")
+    assert "split" in project.tasks.first().data
+    # The card follows the sync to its end without a reload.
+    source_card = page.get_by_test_id("aperturedb-card-details").first
+    source_card.wait_for()
+    wait_for(lambda: page.get_by_text("Completed", exact=True).count() >= 1, timeout=30,
+             what="the source card to show Completed without a reload")
+    assert page.get_by_role("button", name="Sync Storage").first.is_enabled()
 
-    # Add Target Storage → ApertureDB: annotations go back.
+    # Add Target Storage → ApertureDB: annotations go back. A wrong port is reported under Port.
     page.get_by_test_id("add-target-storage-button").click()
     page.get_by_test_id("storage-provider-aperturedb").click()
     page.get_by_role("button", name="Next").click()
     fill_connection(page, adb, "Annotations back to ApertureDB")
+    if not adb.key:
+        page.fill("input[name=port]", str(free_port()))
+        page.get_by_role("button", name="Test Connection").click()
+        try:
+            page.wait_for_function(ERROR_UNDER_PORT, timeout=15000)
+        finally:
+            shot(page, "05a-port-error")
+        page.fill("input[name=port]", str(adb.port))
     page.get_by_role("button", name="Test Connection").click()
     page.get_by_role("button", name="Connection Verified").wait_for()
     page.get_by_role("button", name="Save").click()
     wait_for(lambda: ApertureDBExportStorage.objects.filter(project=project).exists(), what="the target storage")
     page.wait_for_timeout(500)
-    shot(page, "05-storages")
+
+    # Editing the source shows the password as set, and the token and key (never given) as empty.
+    page.get_by_role("button", name="Storage options").first.click()
+    page.get_by_text("Edit", exact=True).click()
+    page.locator("input[name=password]").wait_for()
+    assert page.input_value("input[name=password]") == "•" * 16
+    assert page.input_value("input[name=token]") == "" and page.input_value("input[name=aperturedb_key]") == ""
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+    shot(page, "06-storages")
 
     # The Data Manager lists the tasks with thumbnails streamed from ApertureDB.
     page.goto(f"{base}/projects/{project.id}/data")
@@ -151,7 +223,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     wait_for(lambda: page.evaluate(
         "() => [...document.querySelectorAll(\"img[src*='/resolve/']\")]"
         ".filter(i => i.complete && i.naturalWidth > 0).length") >= 4, what="4 loaded thumbnails")
-    shot(page, "06-data-manager")
+    shot(page, "07-data-manager")
 
     # Open a task: the prediction boxes are there.
     task = project.tasks.order_by("id").first()
@@ -161,7 +233,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     canvas = page.locator(".konvajs-content canvas").first
     canvas.wait_for()
     page.wait_for_timeout(1500)
-    shot(page, "07-task-with-predictions")
+    shot(page, "08-task-with-predictions")
     stage = page.locator(".konvajs-content").first.bounding_box()
 
     # Move the box by dragging its centre, then submit.
@@ -173,7 +245,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     page.mouse.move(cx + stage["width"] * 0.1, cy + stage["height"] * 0.1, steps=8)
     page.mouse.up()
     page.wait_for_timeout(500)
-    shot(page, "08-box-moved")
+    shot(page, "09-box-moved")
     page.get_by_role("button", name="Submit").click()
     annotation = wait_for(lambda: task.annotations.first(), what="the submitted annotation")
     moved = next(r for r in annotation.result if r["id"] == box["id"])
@@ -182,7 +254,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     # Within seconds ApertureDB holds the annotation node and its BoundingBox (checked with the SDK).
     entities, boxes = wait_for(lambda: (lambda e, b: (e, b) if e and b else None)(*exported(adb)),
                                timeout=20, what="the annotation in ApertureDB")
-    shot(page, "09-submitted")
+    shot(page, "10-submitted")
     assert [e["ls_annotation_id"] for e in entities] == [annotation.id]
     assert json.loads(entities[0]["result"]) == annotation.result
     exported_box = next(b for b in boxes if b["ls_region_id"] == box["id"])
@@ -190,3 +262,11 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     assert exported_box["_coordinates"]["x"] == round(moved["value"]["x"] * width / 100)
     assert exported_box["_coordinates"]["y"] == round(moved["value"]["y"] * height / 100)
     assert exported_box["_label"] == box["value"]["rectanglelabels"][0]
+
+    # The target card counts the export in the fields Label Studio's card reads, pending/failed beside.
+    page.goto(f"{base}/projects/{project.id}/settings/storage")
+    counts = page.get_by_test_id("aperturedb-export-counts")
+    counts.wait_for()
+    assert counts.inner_text().startswith("Exports: 1 exported, 0 pending, 0 failed"), counts.inner_text()
+    assert page.get_by_text("(1 total)").count() == 1  # Label Studio's own "Annotations 1 (1 total)"
+    shot(page, "11-storage-cards")

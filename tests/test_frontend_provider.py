@@ -45,8 +45,12 @@ def source(suffix):
 
 
 def script_text():
-    with open(SCRIPT_PATH, encoding="utf-8") as f:
-        return f.read()
+    """All the plugin's frontend scripts (hook, field table, widgets, steps), as one text."""
+    texts = []
+    for _, path in frontend.SCRIPTS:
+        with open(os.path.join(frontend.STATIC_ROOT, path), encoding="utf-8") as f:
+            texts.append(f.read())
+    return "\n".join(texts)
 
 
 # ---- (a) anchors in the installed bundle ----------------------------------------------------------

@@ -1,7 +1,7 @@
-"""``{% ls_aperturedb_scripts %}``: the script tag that adds ApertureDB to Label Studio's storage wizard."""
+"""``{% ls_aperturedb_scripts %}``: the script tags that add ApertureDB to Label Studio's storage wizard."""
 from django import template
 from django.conf import settings
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
 from ls_aperturedb import frontend
 
@@ -11,5 +11,6 @@ register = template.Library()
 @register.simple_tag
 def ls_aperturedb_scripts():
     hostname = (getattr(settings, "HOSTNAME", "") or "").rstrip("/")
-    return format_html('<script src="{}/{}{}?v={}" data-ls-aperturedb="provider"></script>',
-                       hostname, frontend.STATIC_URL, frontend.PROVIDER_SCRIPT, frontend.version())
+    return format_html_join("", '<script src="{}/{}{}?v={}" data-ls-aperturedb="{}"></script>',
+                            ((hostname, frontend.STATIC_URL, path, frontend.version(), role)
+                             for role, path in frontend.SCRIPTS))
