@@ -84,7 +84,8 @@ def test_wizard_gets_the_provider_map_as_a_prop():
 
 
 def test_provider_config_features_the_entry_uses():
-    used = set(re.findall(r'type: "(\w+)"', script_text()))
+    with open(SCRIPT_PATH, encoding="utf-8") as f:  # the field table (widgets use HTML input types too)
+        used = set(re.findall(r'type: "(\w+)"', f.read()))
     assert used <= {"message", "text", "password", "textarea", "toggle", "hidden"}
     renderer = source("blocks/StorageProviderForm/components/field-renderer.tsx")
     for kind in used - {"message"}:
@@ -105,6 +106,25 @@ def test_preview_step_props_the_script_recognises():
     assert step, "the wizard no longer renders <PreviewStep>"
     for prop in ("formData=", "setFormState=", "type=", "filesPreview=", "formatSize="):
         assert prop in step.group(1), f"PreviewStep lost its {prop[:-1]} prop"
+
+
+def test_review_step_field_renderer_and_cards_props_the_script_recognises():
+    form = source("blocks/StorageProviderForm/index.tsx")
+    assert "<ReviewStep formData={formData} filesPreview={filesPreview} formatSize={formatSize} />" in form
+    provider_form = source("blocks/StorageProviderForm/components/provider-form.tsx")
+    for prop in ("field={field as FieldDefinition}", "value={formData[field.name]}", "onChange={onChange}",
+                 "error={errors[field.name]}", "formData={formData}"):
+        assert prop in provider_form, f"FieldRenderer lost its {prop} prop"
+    storage_set = source("pages/Settings/StorageSettings/StorageSet.jsx")
+    assert "<StorageCard" in storage_set and "onEditStorage=" in storage_set and "rootClass=" in storage_set
+    card = source("pages/Settings/StorageSettings/StorageCard.jsx")
+    assert "<StorageSummary" in card and "storageTypes={storageTypes}" in card
+    assert "setStorageData(storage)" in card, "the card no longer follows its storage prop"
+    summary = source("pages/Settings/StorageSettings/StorageSummary.jsx")
+    # the target card's counts come from these fields (the serializer fills them)
+    assert "storage.last_sync_count" in summary and "storage.meta?.total_annotations" in summary
+    # React's hooks are found as a small module defining useState, useEffect and createElement
+    assert any(re.search(r"\w\.useState=function", read_bundle(name)) for name in ("vendor.js", "main.js"))
 
 
 def test_api_calls_go_through_window_fetch():
