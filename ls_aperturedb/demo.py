@@ -190,7 +190,10 @@ class Demo:
         pid, tasks = self.prepare_project()
         say(f"ready in {time.time() - started:.0f} s: {tasks} tasks from ApertureDB")
         print(f"\n  Open   {self.url}/projects/{pid}/data\n  Login  {USER} / {PASSWORD}\n"
-              f"  ApertureDB (emulator)  127.0.0.1:{self.adb_port}  admin/admin, no TLS\n"
+              f"  ApertureDB (emulator, port chosen at start; --aperturedb-port fixes it)  127.0.0.1:{self.adb_port}\n"
+              f"  A storage by hand   Settings > Cloud Storage > ApertureDB: Host 127.0.0.1, Port {self.adb_port},\n"
+              f"                      Username admin, Password admin, Use TLS off (the emulator speaks plain TCP)\n"
+              f"  Try    select tasks, then Actions > Import similar from ApertureDB > Similar images (pool)\n"
               f"  Logs   {self.root}/*.log\n\nPress Ctrl-C to stop.", flush=True)
         while True:
             self.wait_for("Ctrl-C", lambda: False, 10 ** 9)
