@@ -141,6 +141,17 @@ ROUTES = [
      {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, "media_links_refused_to_others"),
     ("project export", "get", "/api/projects/{w.project_a}/export?exportType=JSON", None,
      {OWNER: 200, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),
+    # --- Data Manager action "Import similar from ApertureDB" (Label Studio's action routes run any action
+    # for any signed-in user; the plugin's answers 404 outside the organization and takes only own storages)
+    ("dm action import similar", "post", "/api/dm/actions?id=import_similar_from_aperturedb&project={w.project_a}",
+     lambda w, me: {"selectedItems": {"all": True}, "storage": w.source_a, "k": 1},
+     {OWNER: 400, OTHER: 404, ANONYMOUS: NO_LOGIN}, None),  # owner: 400, source A names no descriptor set
+    ("dm action import similar, foreign storage", "post",
+     "/api/dm/actions?id=import_similar_from_aperturedb&project={me.project}",
+     lambda w, me: {"selectedItems": {"all": True}, "storage": me.foreign_source, "k": 1},
+     {OWNER: 400, OTHER: 400, ANONYMOUS: NO_LOGIN}, None),
+    ("dm action form", "get", "/api/dm/actions/import_similar_from_aperturedb/form/?project={w.project_a}", None,
+     {OWNER: 200, OTHER: 200, ANONYMOUS: NO_LOGIN}, "action_form_lists_storages_to_owner_only"),
     # --- deletes last: the rows above need the storages
     ("import detail DELETE", "delete", "{IMPORT}/{w.source_a}", None, {OWNER: 204, OTHER: 404, ANONYMOUS: NO_LOGIN},
      None),
@@ -263,8 +274,15 @@ def media_links_refused_to_others(w, role, response, content, client):
         assert (media.status_code, body_of(media) == w.blob) == ((200, True) if role == OWNER else (404, False))
 
 
+def action_form_lists_storages_to_owner_only(w, role, response, content, client):
+    if role != ANONYMOUS:
+        options = [o["value"] for form in response.json() for f in form["fields"] for o in f.get("options", [])]
+        assert (str(w.source_a) in options) == (role == OWNER) and (bool(options) == (role == OWNER)), options
+
+
 CHECKS = {f.__name__: f for f in (lists_source_a, rejected_without_password, lists_the_image, streams_the_image,
-                                  aperturedb_listed_to_owner_only, media_links_refused_to_others)}
+                                  aperturedb_listed_to_owner_only, media_links_refused_to_others,
+                                  action_form_lists_storages_to_owner_only)}
 
 
 class EveryRecord(logging.Handler):
