@@ -28,7 +28,8 @@ def add_videos(adb, name, count, start=0, **kwargs):
     """Add ``count`` generated videos (two moving shapes, three labelled clips, tracked boxes every 5
     frames) with ``dataset == name``; return their ``_uniqueid`` in order of ``index``."""
     for i in range(start, start + count):
-        query, blobs = video_commands(i, dataset=name, fps=FPS, frames=FRAMES, width=WIDTH, height=HEIGHT, **kwargs)
+        options = {"fps": FPS, "frames": FRAMES, "width": WIDTH, "height": HEIGHT, **kwargs}
+        query, blobs = video_commands(i, dataset=name, **options)
         adb.query(query, blobs)
     response, _ = adb.query([{"FindVideo": {"constraints": {"dataset": ["==", name]}, "uniqueids": True,
                                             "sort": {"key": "index", "order": "ascending"},
