@@ -2,8 +2,11 @@
 serving of the same bytes, 8 concurrent clients each, over real HTTP in the same run.
 
     python bench/media.py [--images 200] [--requests 2000] [--clients 8]
+    python bench/media.py --shaping [--large 3] [--size 6000x4000] [--rounds 5]
 
-Prints a table (p50, p95 ms and images/s per path), then one JSON line with the figures.
+Prints a table (p50, p95 ms and images/s per path), then one JSON line with the figures. ``--shaping``
+instead serves large stored TIFFs through two source storages of one ApertureDB, as stored and shaped by
+ApertureDB (``max_side`` 2048, JPEG), one request at a time: bytes and latency per image, and the ratios.
 """
 import argparse
 import json
@@ -136,5 +139,93 @@ def main(argv=None):
                       "local_images_per_s": round(len(local) / local_wall), "p50_ratio": round(ratio, 2)}))
 
 
+def large_tiff(width, height, shade):
+    """A photo-like (smooth, lightly noisy) RGB TIFF, stored uncompressed as cameras and scanners do."""
+    import io
+
+    from PIL import Image
+
+    base = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    noise = Image.effect_noise((width, height), 12).convert("RGB")
+    img = Image.blend(base, noise, 0.2).point(lambda v: (v + shade) % 256)
+    out = io.BytesIO()
+    img.save(out, format="TIFF")
+    return out.getvalue()
+
+
+def shaping(args):
+    """Bytes and latency per large image, as stored vs shaped by ApertureDB (max_side 2048, JPEG)."""
+    django_up()
+    import requests
+
+    from ls_aperturedb.client.connection import ConnectionConfig
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    width, height = (int(v) for v in args.size.split("x"))
+    user = make_user()
+    client = api_client(user)
+    token = client.defaults["HTTP_AUTHORIZATION"].split()[1]
+    emulator = Emulator(0, 0)
+    try:
+        connector = ConnectionConfig(host="127.0.0.1", port=emulator.port, username="admin", password="admin",
+                                     use_ssl=False).connector()
+        stored = 0
+        for i in range(args.large):
+            blob = large_tiff(width, height, 17 * i)
+            stored += len(blob)
+            connector.query([{"AddImage": {"properties": {"bench_large": True, "width": width, "height": height}}}],
+                            [blob])
+        connector.close()
+        fields = dict(hostname="127.0.0.1", port=emulator.port, username="admin", password="admin", use_ssl=False,
+                      constraints={"bench_large": ["==", True]})
+        paths = []
+        for name, extra in (("as stored (TIFF)", {}), ("shaped by ApertureDB (2048 px JPEG)",
+                                                      {"max_side": 2048, "image_format": "jpg"})):
+            project = make_project(user, CONFIG, name)
+            storage = ApertureDBImportStorage.objects.create(project=project, **fields, **extra)
+            storage.sync()
+            paths.append((name, project))
+        server = serve()
+        base = f"http://127.0.0.1:{server.server_port}"
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        rows = []
+        for name, project in paths:
+            urls = [base + client.get(f"/api/tasks/{t.id}").json()["data"]["image"] for t in project.tasks.all()]
+            session.get(urls[0])  # warm-up: the pool's connection
+            latencies, sizes = [], []
+            for _ in range(args.rounds):
+                for url in urls:
+                    started = time.perf_counter()
+                    response = session.get(url)
+                    latencies.append(time.perf_counter() - started)
+                    assert response.status_code == 200, response.text[:200]
+                    sizes.append(len(response.content))
+            rows.append((name, statistics.median(latencies) * 1000, statistics.mean(sizes)))
+        server.shutdown()
+    finally:
+        emulator.stop()
+    print(f"{args.large} stored TIFFs of {width} x {height} ({stored / args.large / 1e6:.1f} MB each), "
+          f"{args.rounds} rounds, one request at a time")
+    print(f"{'path':38} {'p50 ms':>8} {'bytes/image':>12}")
+    for name, p50, size in rows:
+        print(f"{name:38} {p50:>8.1f} {size:>12,.0f}")
+    (_, plain_ms, plain_bytes), (_, shaped_ms, shaped_bytes) = rows
+    print(f"shaped / as stored: bytes {shaped_bytes / plain_bytes:.3f}, p50 latency {shaped_ms / plain_ms:.2f}")
+    print(json.dumps({"bench": "media-shaping", "images": args.large, "size": args.size, "rounds": args.rounds,
+                      "stored_p50_ms": round(plain_ms, 1), "stored_bytes": round(plain_bytes),
+                      "shaped_p50_ms": round(shaped_ms, 1), "shaped_bytes": round(shaped_bytes),
+                      "bytes_ratio": round(shaped_bytes / plain_bytes, 4),
+                      "latency_ratio": round(shaped_ms / plain_ms, 2)}))
+
+
 if __name__ == "__main__":
-    main()
+    if "--shaping" in sys.argv:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--shaping", action="store_true")
+        parser.add_argument("--large", type=int, default=3)
+        parser.add_argument("--size", default="6000x4000")
+        parser.add_argument("--rounds", type=int, default=5)
+        shaping(parser.parse_args())
+    else:
+        main()
