@@ -125,6 +125,24 @@ class Demo:
             + ("" if seeded else f", seeding {self.args.images} sample images"))
         self.spawn("aperturedb", cmd, env)
         self.wait_for("the emulator", lambda: port_open("127.0.0.1", self.adb_port), 120)
+        self.seed_descriptors(first=not seeded)
+
+    def seed_descriptors(self, first):
+        """For "Import similar from ApertureDB": a pool of images the demo project does not import
+        (dataset "pool"), and a colour descriptor for every image (set ``image_colors``)."""
+        from aperturedb_emulator.embeddings import SET_NAME, add_color_descriptors
+        from aperturedb_emulator.seed import seed
+
+        from ls_aperturedb.client.connection import ConnectionConfig
+
+        conn = ConnectionConfig(host="127.0.0.1", port=self.adb_port, username="admin", password="admin",
+                                use_ssl=False).connector()
+        try:
+            if first:
+                seed(conn, 2 * self.args.images, dataset="pool", start=self.args.images, rng_seed=1, scale=6)
+            add_color_descriptors(conn, SET_NAME)
+        finally:
+            conn.close()
 
     def start_worker(self, env):
         broker = env["LS_APERTUREDB_BROKER_URL"]
@@ -156,7 +174,14 @@ class Demo:
         else:
             source = self.api("POST", "/api/storages/aperturedb", {
                 **connection, "title": "Sample images", "include_regions": True,
-                "properties": ["dataset", "split"]})
+                "properties": ["dataset", "split"], "constraints": {"dataset": ["==", "seed"]},
+                "similar_set": "image_colors"})
+        if not any(s["title"] == "Similar images (pool)" for s in sources):
+            # Data Manager: select tasks > Actions > Import similar from ApertureDB > this storage.
+            self.api("POST", "/api/storages/aperturedb", {
+                **connection, "title": "Similar images (pool)", "include_regions": True,
+                "properties": ["dataset", "split"], "constraints": {"dataset": ["==", "pool"]},
+                "similar_set": "image_colors", "similar_k": 3})
         targets = self.api("GET", f"/api/storages/export/aperturedb?project={pid}")
         if targets:
             self.api("PATCH", f"/api/storages/export/aperturedb/{targets[0]['id']}", connection)
