@@ -43,6 +43,7 @@
       }).optional().default("");
     };
     var tls = function (value) { return value === true; };
+    var isMode = function (mode) { return function (value) { return (value || "all") === mode; }; };
 
     function Icon(props) {
       return jsx("svg", Object.assign({ viewBox: "0 0 32 32", fill: "none", "aria-hidden": "true" }, props, {
@@ -114,6 +115,32 @@
          target: "import", schema: toggle(false) },
        { name: "limit", type: "text", label: "Import at most (images)", placeholder: "no limit",
          target: "import", schema: digits("Limit must be a whole number", false).optional().default("") }],
+      // Which of the matching images (source/selection.py): all, similar to examples, or a stable sample.
+      [{ name: "selection", type: "text", adbWidget: "choice", label: "Which images", target: "import",
+         adbChoices: [["all", "all matching images"], ["similar", "similar to examples (descriptor k-NN)"],
+                      ["sample", "a stable random sample"]], schema: optionalText("all") }],
+      [{ name: "similar_set", type: "text", label: "Descriptor set", target: "import", placeholder: "image_embeddings",
+         visibleWhen: { field: "selection", value: isMode("similar") }, schema: optionalText("") },
+       { name: "similar_k", type: "text", label: "Nearest new images per example (k)", target: "import",
+         placeholder: "10", visibleWhen: { field: "selection", value: isMode("similar") },
+         schema: digits("k must be a whole number", false).optional().default("10") }],
+      [{ name: "similar_images", type: "text", label: "Example image ids (JSON list)", target: "import",
+         placeholder: '["7.3.157380"]', visibleWhen: { field: "selection", value: isMode("similar") },
+         schema: optionalText("[]") },
+       { name: "similar_tasks", type: "text", label: "Example tasks of this project (JSON list of ids)",
+         target: "import", placeholder: "[12, 15]", visibleWhen: { field: "selection", value: isMode("similar") },
+         schema: optionalText("[]") }],
+      [{ name: "distance_field", type: "text", label: "Task data field for the distance", target: "import",
+         placeholder: "distance", visibleWhen: { field: "selection", value: isMode("similar") },
+         schema: optionalText("distance") }],
+      [{ name: "sample_fraction", type: "text", label: "Sample fraction (0-1]", target: "import", placeholder: "0.1",
+         visibleWhen: { field: "selection", value: isMode("sample") }, schema: optionalText("") },
+       { name: "sample_count", type: "text", label: "or sample count", target: "import",
+         visibleWhen: { field: "selection", value: isMode("sample") },
+         schema: digits("A whole number of images", false).optional().default("") },
+       { name: "sample_seed", type: "text", label: "Seed", target: "import", placeholder: "0",
+         visibleWhen: { field: "selection", value: isMode("sample") },
+         schema: digits("The seed is a whole number", false).optional().default("0") }],
     ];
     var HIDDEN = [
       // Images are media served by the plugin, never task JSON files.
