@@ -43,6 +43,7 @@
       }).optional().default("");
     };
     var tls = function (value) { return value === true; };
+    var isVideos = function (value) { return value === "videos"; };
     var isMode = function (mode) { return function (value) { return (value || "all") === mode; }; };
 
     function Icon(props) {
@@ -86,6 +87,16 @@
       [{ name: "ca_cert", type: "textarea", adbWidget: "textarea", label: "CA certificate (PEM, optional)",
          placeholder: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----", rows: 5,
          visibleWhen: { field: "use_ssl", value: tls }, schema: optionalText("") }],
+      // What becomes a task (source/kinds.py): images, videos (clips and tracked boxes as predictions), key frames.
+      [{ name: "media_kind", type: "text", adbWidget: "choice", label: "What becomes a task", target: "import",
+         adbChoices: [["images", "images (FindImage)"], ["videos", "videos (FindVideo), clips and tracks as predictions"],
+                      ["frames", "key frames, shown as images (FindFrame)"]], schema: optionalText("images"),
+         description: "Videos need a <Video> tag in the labeling config, images and frames an <Image> tag" }],
+      [{ name: "clip_label_property", type: "text", label: "Clip property holding the timeline label", target: "import",
+         placeholder: "label", visibleWhen: { field: "media_kind", value: isVideos }, schema: optionalText("label") },
+       { name: "track_property", type: "text", label: "Box property naming the track", target: "import",
+         placeholder: "track_id", visibleWhen: { field: "media_kind", value: isVideos },
+         schema: optionalText("track_id") }],
       [{ name: "constraints", type: "textarea", adbWidget: "json", rows: 4,
          label: "Images to import: FindImage constraints (JSON)", target: "import",
          placeholder: '{"dataset": ["==", "train"],\n "width": [">=", 512]}',
