@@ -27,6 +27,21 @@ LABEL_CONFIG = """<View>
     <Label value="car" background="#27ae60"/>
   </PolygonLabels>
 </View>"""
+# The second project: the emulator's sample videos (WebM/VP9 at 10 fps, two moving shapes tracked by
+# boxes on every 5th frame, three labelled clips; aperturedb_emulator/sample_media.py).
+VIDEO_PROJECT, VIDEO_DATASET = "Video", "seed-video"
+VIDEO_CONFIG = """<View>
+  <Video name="video" value="$video" frameRate="10"/>
+  <Labels name="objects" toName="video">
+    <Label value="car" background="#e74c3c"/><Label value="person" background="#27ae60"/>
+  </Labels>
+  <VideoRectangle name="box" toName="video"/>
+  <TimelineLabels name="events" toName="video">
+    <Label value="enter" background="#8e44ad"/><Label value="crossing" background="#d35400"/>
+    <Label value="exit" background="#16a085"/>
+  </TimelineLabels>
+  <Choices name="scene" toName="video"><Choice value="day"/><Choice value="night"/></Choices>
+</View>"""
 
 
 def say(message):
@@ -120,9 +135,9 @@ class Demo:
         cmd = [sys.executable, "-m", "aperturedb_emulator", "--port", str(self.adb_port),
                "--data-dir", os.path.join(self.root, "aperturedb")]
         if not seeded:
-            cmd += ["--seed", str(self.args.images), "--seed-scale", "6"]
+            cmd += ["--seed", str(self.args.images), "--seed-scale", "6", "--seed-videos", str(self.args.videos)]
         say(f"starting the ApertureDB emulator on 127.0.0.1:{self.adb_port}"
-            + ("" if seeded else f", seeding {self.args.images} sample images"))
+            + ("" if seeded else f", seeding {self.args.images} sample images and {self.args.videos} videos"))
         self.spawn("aperturedb", cmd, env)
         self.wait_for("the emulator", lambda: port_open("127.0.0.1", self.adb_port), 120)
         self.seed_descriptors(first=not seeded)
@@ -201,6 +216,41 @@ class Demo:
         tasks = self.api("GET", f"/api/projects/{pid}")["task_number"]
         return pid, tasks
 
+    def prepare_video_project(self):
+        """The "Video" project: videos as tasks, clips and tracked boxes as predictions, annotations back."""
+        projects = self.api("GET", f"/api/projects?title={VIDEO_PROJECT}")
+        projects = projects.get("results", projects) if isinstance(projects, dict) else projects
+        project = next((p for p in projects if p["title"] == VIDEO_PROJECT), None)
+        if project is None:
+            project = self.api("POST", "/api/projects", {"title": VIDEO_PROJECT, "label_config": VIDEO_CONFIG})
+        pid = project["id"]
+        connection = {"hostname": "127.0.0.1", "port": self.adb_port, "username": "admin", "password": "admin",
+                      "use_ssl": False, "project": pid}
+        sources = self.api("GET", f"/api/storages/aperturedb?project={pid}")
+        if sources:
+            source = self.api("PATCH", f"/api/storages/aperturedb/{sources[0]['id']}", connection)
+        else:
+            source = self.api("POST", "/api/storages/aperturedb", {
+                **connection, "title": "Sample videos", "media_kind": "videos", "include_regions": True,
+                "properties": ["name"], "constraints": {"dataset": ["==", VIDEO_DATASET]}})
+        targets = self.api("GET", f"/api/storages/export/aperturedb?project={pid}")
+        if targets:
+            self.api("PATCH", f"/api/storages/export/aperturedb/{targets[0]['id']}", connection)
+        else:
+            self.api("POST", "/api/storages/export/aperturedb",
+                     {**connection, "title": "Video annotations back to ApertureDB", "can_delete_objects": True})
+        say("syncing the ApertureDB video storage")
+        self.api("POST", f"/api/storages/aperturedb/{source['id']}/sync")
+
+        def synced():
+            status = self.api("GET", f"/api/storages/aperturedb/{source['id']}")
+            if status["status"] == "failed":
+                raise SystemExit(f"video sync failed: {status.get('traceback')}")
+            return status["status"] in ("completed", "completed_with_errors")
+
+        self.wait_for("the video sync", synced, 300)
+        return pid, self.api("GET", f"/api/projects/{pid}")["task_number"]
+
     def run(self):
         started = time.time()
         if port_open(self.args.host, self.args.port):
@@ -213,8 +263,10 @@ class Demo:
         self.start_worker(env)
         self.start_label_studio(env)
         pid, tasks = self.prepare_project()
-        say(f"ready in {time.time() - started:.0f} s: {tasks} tasks from ApertureDB")
-        print(f"\n  Open   {self.url}/projects/{pid}/data\n  Login  {USER} / {PASSWORD}\n"
+        video_pid, videos = self.prepare_video_project()
+        say(f"ready in {time.time() - started:.0f} s: {tasks} image tasks and {videos} video tasks from ApertureDB")
+        print(f"\n  Open   {self.url}/projects/{pid}/data\n"
+              f"  Video  {self.url}/projects/{video_pid}/data\n  Login  {USER} / {PASSWORD}\n"
               f"  ApertureDB (emulator, port chosen at start; --aperturedb-port fixes it)  127.0.0.1:{self.adb_port}\n"
               f"  A storage by hand   Settings > Cloud Storage > ApertureDB: Host 127.0.0.1, Port {self.adb_port},\n"
               f"                      Username admin, Password admin, Use TLS off (the emulator speaks plain TCP)\n"
@@ -236,6 +288,7 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--images", type=int, default=24, help="sample images to seed on first start")
+    parser.add_argument("--videos", type=int, default=3, help="sample videos to seed on first start")
     parser.add_argument("--aperturedb-port", type=int, default=0, help="emulator port (default: a free one)")
     parser.add_argument("--data-dir", default=".demo")
     parser.add_argument("--redis-db", type=int, default=5)

@@ -49,7 +49,7 @@ def test_demo_starts_synced_and_stops_cleanly(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ls_aperturedb.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-         "--port", str(port), "--images", "6"],
+         "--port", str(port), "--images", "6", "--videos", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     try:
@@ -73,6 +73,8 @@ def test_demo_starts_synced_and_stops_cleanly(tmp_path):
         demo = next(p for p in projects if p["title"] == "ApertureDB demo")
         assert demo["task_number"] == 6
         assert demo["total_predictions_number"] == 6
+        video = next(p for p in projects if p["title"] == "Video")  # the second project: videos, synced
+        assert video["task_number"] == 2 and video["total_predictions_number"] == 2
         assert _import_similar(port, demo["id"]) >= 3  # the demo's "Import similar from ApertureDB" works
     finally:
         proc.send_signal(signal.SIGTERM)
