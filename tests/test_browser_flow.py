@@ -104,7 +104,7 @@ def exported(adb):
 def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb, user, page):
     from projects.models import Project
 
-    from ls_aperturedb.models import ApertureDBExportStorage
+    from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBImportStorage
 
     seed(adb.connector(), 4)
     base = live_server.url
@@ -153,6 +153,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     page.locator("input[name=adb-property][value=split]").check()
     page.select_option("select[name=width_property]", "width")
     page.select_option("select[name=height_property]", "height")
+    page.select_option("select[name=score_property]", "confidence")  # a box property (GetSchema)
     page.get_by_role("button", name="Test Connection").click()
     page.get_by_role("button", name="Connection Verified").wait_for()
     shot(page, "03-connection-verified")
@@ -181,6 +182,8 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     page.get_by_role("button", name="Save & Sync").click()
     wait_for(lambda: project.tasks.count() == 4, what="4 tasks synced by the worker")
     assert "split" in project.tasks.first().data
+    source = ApertureDBImportStorage.objects.get(project=project)
+    assert (source.properties, source.width_property, source.score_property) == (["split"], "width", "confidence")
     # The card follows the sync to its end without a reload.
     source_card = page.get_by_test_id("aperturedb-card-details").first
     source_card.wait_for()

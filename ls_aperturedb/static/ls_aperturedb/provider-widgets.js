@@ -5,7 +5,8 @@
  *   textarea    multi-line text (CA certificate)
  *   json        multi-line JSON object, checked as the user types (line and column of the error)
  *   properties  several image property names, offered from this ApertureDB's GetSchema
- *   property    one property name, offered from GetSchema (`adbSchema`: image_properties|region_properties)
+ *   property    one property name, offered from GetSchema (`adbSchema`: image_properties and/or
+ *               region_properties, the names of boxes and polygons)
  *   choice      one of `adbChoices` [[value, label], ...]
  */
 (function () {
@@ -227,7 +228,10 @@
 
     function Property(props) {
       var state = useSchema();
-      var offered = (state.data && state.data[props.field.adbSchema || "image_properties"]) || [];
+      var offered = [];
+      [].concat(props.field.adbSchema || "image_properties").forEach(function (key) {
+        ((state.data && state.data[key]) || []).forEach(function (n) { if (offered.indexOf(n) === -1) offered.push(n); });
+      });
       var value = props.value || "";
       var names = value && offered.indexOf(value) === -1 ? offered.concat([value]) : offered;
       var select = jsx("select", {
