@@ -1,0 +1,331 @@
+"""One import sync run: pages of the listing become tasks, links, predictions and annotations.
+
+Each batch is one page of the listing (``query.ImageQuery.listing``: ApertureDB's ``batch`` read of
+one result set it keeps, so objects added or deleted during the sync shift nothing): objects already
+linked (or tombstoned) are skipped, the rest are fetched with their regions and become tasks, links,
+predictions and annotations in one transaction — a killed run loses at most its current batch, and the
+unique (storage, key) link keeps one task per object. Tasks, links and predictions are written with
+``executemany`` of prepared rows (``rows``; task ids allocated first), which is what ``bulk_create``
+writes minus building a model instance and its SQL per row. What an object becomes (task data, a
+prediction) is its kind's business (``kinds``: images, videos, frames). While a batch is written, a
+worker thread fetches the next page from ApertureDB and maps it (no Label Studio database there).
+
+``sync_deletions`` deletes on no page's evidence: the links the run did not see are looked up in
+ApertureDB one by one (``lookup``), and only those whose object is gone or no longer matches go; each
+batch of them is deleted in a transaction that locks their tasks and re-checks, inside it, that none
+has an annotation or a draft.
+"""
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ls_aperturedb import conf
+from ls_aperturedb.source import kinds
+from ls_aperturedb.source.mapping import Report, annotation
+from ls_aperturedb.source.query import parse_ids, parse_listing
+from ls_aperturedb.source.rows import BULK, Rows, annotation_fields, next_ids
+from ls_aperturedb.source.selecting import linked_in_project, listing_for, selection_for
+
+logger = logging.getLogger(__name__)
+
+
+class Superseded(Exception):
+    """Another run owns the storage now (this one was taken for dead)."""
+
+
+class ListingChanged(Exception):
+    """ApertureDB no longer holds the result set the sync pages through (it keeps one for 60 s after
+    the last read): pages read afterwards could skip or repeat images, so the sync stops."""
+
+
+def _model():
+    from ls_aperturedb.models import ApertureDBImportStorage
+
+    return ApertureDBImportStorage
+
+
+class Sync:
+    def __init__(self, storage, run, selection=None):
+        from label_studio_sdk.label_interface import LabelInterface
+
+        self.storage, self.run_id, self.project = storage, run, storage.project
+        self.interface = LabelInterface(self.project.label_config)
+        self.kind = kinds.for_storage(storage, self.interface)  # images, videos or frames (source/kinds.py)
+        self.query = self.kind.query
+        self.pool = storage.get_pool()
+        self.selection = selection_for(storage, selection)  # which images (source/selection.py)
+        self.report = Report()
+        self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
+                       "predictions_created": 0, "annotations_imported": 0}
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------ the batch loop
+    def run(self):
+        storage = self.storage
+        cap = storage.limit
+        probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
+        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
+        listing = self.listing = listing_for(self.selection, Listing(self.pool, self.query, batch), self.pool,
+                                             self.query.constraints, batch, self._linked)
+        number, complete = 0, True
+        ahead = None  # (page number, future): the next page, fetched and mapped while this one is written
+        with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-ahead") as worker:
+            while True:
+                want = self._wanted(cap)
+                if want == 0:
+                    complete = False  # stopped at the limit: what lies beyond was not looked at
+                    break
+                if ahead is not None and ahead[0] == number:
+                    uids, last, records, rows, report = ahead[1].result()
+                    known, fresh = self._split(uids, records)
+                    if known:  # mapped ahead without knowing which are new: map what is new again
+                        rows = self._prepare(fresh, self.report)
+                    else:
+                        self.report.add(report)
+                else:
+                    uids, last = listing.page(number)
+                    uids = uids[:want]
+                    known = self._known(uids)
+                    new = [uid for uid in uids if uid not in known]
+                    rows = self._prepare(self._details(new), self.report)
+                ahead = None
+                self.counts["images_seen"] += len(uids)
+                probe = 2 * len(known) >= len(uids)
+                following = self._wanted(cap)
+                if not last and following != 0 and not probe:
+                    ahead = (number + 1, worker.submit(self._ahead, listing, number + 1, following))
+                if known:
+                    self._seen(known)
+                self._create(rows)
+                self._ping()  # progress counts in meta, and the heartbeat
+                number += 1
+                if last:
+                    break
+        if storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists only part
+            self._delete_gone()
+        self._finalize()
+
+    def _wanted(self, cap):
+        """Images the limit still allows (``None``: no limit)."""
+        return None if cap is None else max(cap - self.counts["images_seen"], 0)
+
+    def _details(self, uids):
+        return self.kind.records(self.pool, uids)
+
+    def _ahead(self, listing, number, want):
+        """In the worker thread: the next page listed, fetched and mapped, with a report of its own
+        (merged only if the page is created as it is). Touches no Label Studio database."""
+        uids, last = listing.page(number)
+        uids = uids[:want]
+        records, report = self._details(uids), Report()
+        return uids, last, records, self._prepare(records, report), report
+
+    def _split(self, uids, records):
+        """``(known links {uid: task_id}, records of images not linked yet)``."""
+        known = self._known(uids)
+        return known, [r for r in records if r.uid not in known]
+
+    def _known(self, uids):
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        if not uids:
+            return {}
+        known = dict(ApertureDBImportStorageLink.objects.filter(storage=self.storage, key__in=uids)
+                     .values_list("key", "task_id"))
+        tombstones = sum(1 for task_id in known.values() if task_id is None)
+        self.counts["tombstones"] += tombstones
+        self.counts["tasks_existed"] += len(known) - tombstones
+        return known
+
+    def _linked(self, uids):
+        """Which of ``uids`` the project has from this ApertureDB (tasks and tombstones): a selection skips them."""
+        return linked_in_project(self.storage, uids)
+
+    def _seen(self, known):
+        if self.storage.sync_deletions:
+            self.storage.links.filter(key__in=list(known)).update(seen_by_sync=self.run_id)
+
+    # ------------------------------------------------------------ creating tasks
+    def _prepare(self, records, report):
+        """``(record, task data, its JSON, (prediction result JSON, score) or None)`` per record: sizes,
+        predictions validated, JSON text made — everything but the Label Studio database."""
+        return self.kind.prepare(self.pool, records, report, self.listing.extras)
+
+    def _create(self, prepared):
+        if not prepared:
+            return
+        from projects.models import Project
+        from tasks.models import Annotation, Prediction, Task
+
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        rows = [(*row, self._annotations(row[0])) for row in prepared]
+        overlap = self.project.maximum_annotations
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Write first: the batch commits only while this run owns the storage, and on SQLite the
+            # transaction takes its write lock now instead of failing to upgrade a read lock later.
+            self._ping()
+            project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
+            inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
+            task_ids = next_ids(cursor, Task, len(rows))
+            tasks, links, predictions, annotations = [], [], [], []
+            for i, (task_id, (record, _, data, pred, anns)) in enumerate(zip(task_ids, rows)):
+                done = [a for a in anns if not a["was_cancelled"]]
+                tasks.append((task_id, data, inner + i, overlap, 1 if pred else 0, len(done),
+                              len(anns) - len(done), len({a["completed_by_id"] for a in done}) >= overlap))
+                links.append((task_id, record.uid))
+                if pred is not None:  # (result, score[, model version])
+                    predictions.append((task_id, *pred, *((self.kind.model_version,) if len(pred) == 2 else ())))
+                annotations.extend(Annotation(task_id=task_id, project=project, **fields)
+                                   for fields in annotation_fields(anns))
+            now = timezone.now()
+            Rows(Task, ("id", "data", "inner_id", "overlap", "total_predictions", "total_annotations",
+                         "cancelled_annotations", "is_labeled"), project=project.pk).insert(cursor, tasks, now)
+            Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
+                  seen_by_sync=self.run_id).insert(cursor, links, now)
+            Rows(Prediction, ("task", "result", "score", "model_version"), project=project.pk).insert(
+                cursor, predictions, now)
+            Annotation.objects.bulk_create(annotations, batch_size=BULK)
+            project.summary.update_data_columns([row[1] for row in rows])
+            if annotations:
+                project.summary.update_created_annotations_and_labels(annotations)
+            self.counts["tasks_created"] += len(tasks)
+            self.counts["predictions_created"] += len(predictions)
+            self.counts["annotations_imported"] += len(annotations)
+        if predictions and not self.project.model_version:
+            Project.objects.filter(pk=self.project.pk, model_version="").update(
+                model_version=predictions[0][3])  # the kind's, or the one an image's property names
+        self._webhook(task_ids)
+
+    def _annotations(self, record):
+        """Annotations exported earlier for this project, unless they still exist here."""
+        if not record.annotations:
+            return []
+        from tasks.models import Annotation
+
+        found = [a for a in map(annotation, record.annotations) if a is not None]
+        alive = set(Annotation.objects.filter(project=self.project, id__in=[
+            a["ls_annotation_id"] for a in found if isinstance(a["ls_annotation_id"], int)]).values_list("id", flat=True))
+        # The imported annotation keeps the node's identity (Annotation.unique_id, unique in Label Studio),
+        # so exporting it again updates that node instead of adding a second one.
+        taken = {str(u) for u in Annotation.objects.filter(
+            unique_id__in=[a["unique_id"] for a in found if a["unique_id"]]).values_list("unique_id", flat=True)}
+        members = self._members()
+        out = []
+        for a in found:
+            if a["ls_annotation_id"] in alive or a["unique_id"] in taken:
+                continue
+            taken.add(a["unique_id"])
+            a["completed_by_id"] = members.get(a["completed_by"].lower(), self.project.created_by_id)
+            out.append(a)
+        return out
+
+    def _members(self):
+        if not hasattr(self, "_member_ids"):
+            pairs = self.project.organization.members.values_list("user__email", "user__id")
+            self._member_ids = {email.lower(): uid for email, uid in pairs if email}
+        return self._member_ids
+
+    def _webhook(self, task_ids):
+        from webhooks.models import WebhookAction
+        from webhooks.utils import emit_webhooks_for_instance
+
+        emit_webhooks_for_instance(self.project.organization, self.project, WebhookAction.TASKS_CREATED, task_ids)
+
+    # ------------------------------------------------------------ deletions and the end
+    def _delete_gone(self):
+        """Remove the tasks of images this run did not list, once ApertureDB confirms, image by image,
+        that they are gone or no longer match — never tasks with an annotation or a draft."""
+        unseen = list(self.storage.links.exclude(seen_by_sync=self.run_id).values_list("key", flat=True))
+        deleted = kept = still = 0
+        for start in range(0, len(unseen), BULK):
+            keys = unseen[start:start + BULK]
+            present = self._still_matching(keys)
+            if present:  # listed by no page, yet there: keep it, and its task
+                self.storage.links.filter(key__in=present).update(seen_by_sync=self.run_id)
+                still += len(present)
+            gone, annotated = self._delete_unannotated([k for k in keys if k not in present])
+            deleted, kept = deleted + gone, kept + annotated
+        self.counts.update(tasks_deleted=deleted, deletions_kept_annotated=kept, deletions_still_matching=still)
+
+    def _still_matching(self, uids):
+        """Those of ``uids`` whose image ApertureDB still has and the storage's constraints still select."""
+        if not uids:
+            return set()
+        found = parse_ids(self.pool.query(self.query.lookup(uids))[0])
+        return {uid for uid in found if self.query.uid_matches(uid)}
+
+    def _delete_unannotated(self, keys):
+        """Delete the links ``keys`` and their tasks in one transaction that locks the tasks first and
+        then keeps every one that has an annotation or a draft (a user may have just saved one).
+        ``(tasks deleted, tasks kept for their annotations or drafts)``."""
+        from tasks.models import Annotation, AnnotationDraft, Task
+
+        if not keys:
+            return 0, 0
+        with transaction.atomic():
+            self._ping()  # a write first: on SQLite the transaction holds the write lock from here on
+            links = self.storage.links.filter(key__in=keys).exclude(seen_by_sync=self.run_id)
+            linked = links.filter(task__isnull=False).values_list("task_id", flat=True)
+            # PostgreSQL: saving an annotation or draft locks its task's row (foreign key check), so after
+            # this lock none is being saved, and the checks below see every one committed before it.
+            task_ids = list(Task.objects.select_for_update().filter(id__in=list(linked)).order_by("id")
+                            .values_list("id", flat=True))
+            busy = set(Annotation.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
+            busy |= set(AnnotationDraft.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
+            doomed = [task_id for task_id in task_ids if task_id not in busy]
+            links.exclude(task_id__in=busy).delete()  # first, so the tasks' deletion leaves no tombstone behind
+            tasks = Task.objects.filter(id__in=doomed)
+            self.project.summary.remove_data_columns(tasks)
+            Task.delete_tasks_without_signals(tasks)
+        return len(doomed), len(busy)
+
+    def _finalize(self):
+        """What Label Studio's own scan does once at the end: FSM states and project task states."""
+        from fsm.functions import backfill_fsm_states_for_tasks
+
+        from ls_aperturedb.models import ApertureDBImportStorageLink
+
+        backfill_fsm_states_for_tasks(self.storage.id, self.counts["tasks_created"], ApertureDBImportStorageLink)
+        if self.counts["tasks_created"] or self.counts.get("tasks_deleted"):
+            self.project.update_tasks_states(maximum_annotations_changed=False,
+                                             overlap_cohort_percentage_changed=False, tasks_number_changed=True)
+
+    def _meta(self):
+        now = timezone.now()
+        return {**(self.storage.meta or {}), **self.counts, **self.report.as_meta(),
+                "time_last_ping": str(now), "duration": round(time.monotonic() - self.started, 3)}
+
+    def _ping(self):
+        now = timezone.now()
+        meta = self._meta()
+        updated = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id).update(
+            heartbeat=now, meta=meta, last_sync_count=self.counts["tasks_created"])
+        if not updated:
+            raise Superseded()
+        self.storage.meta = meta
+
+class Listing:
+    """The sync's pages of image ids: batches of one result set ApertureDB keeps (see ``query``).
+    ``page(n)`` is asked in order, by one thread at a time (the sync's, or its worker's), and answers
+    ``(ids, whether it is the last page)``."""
+
+    def __init__(self, pool, query, batch_size):
+        self.pool, self.query, self.batch_size = pool, query, batch_size
+        self.total = None
+
+    def page(self, number):
+        reply = parse_listing(self.pool.query(self.query.listing(number, self.batch_size))[0], number,
+                              self.batch_size)
+        if self.total is None:
+            self.total = reply.total
+        elif reply.total != self.total:
+            raise ListingChanged(
+                f"ApertureDB dropped the image listing this sync pages through ({self.total} images, now "
+                f"{reply.total}): a page took longer than the 60 s ApertureDB keeps it between reads. Run sync "
+                "again: tasks already created are kept and none will be duplicated.")
+        return reply.uids, reply.end >= reply.total
