@@ -117,7 +117,7 @@ class ApertureDBImportStorageListFilesAPI(StoredStorageValidateMixin, ImportStor
         except Exception as exc:
             logger.warning("preview of ApertureDB storage %s failed: %s", storage.id, exc)
             raise ValidationError("Failed to list storage files") from None
-        if found["count"] > len(found["files"]):  # Label Studio's "there is more" marker
+        if found.get("more") or (found["count"] or 0) > len(found["files"]):  # Label Studio's "more" marker
             found["files"].append({"key": None, "last_modified": None, "size": None})
         return Response(found)
 

@@ -27,6 +27,8 @@ def count_command(constraints):
 def preview(storage, limit=PAGE):
     """``{"count", "files": [{key, properties, boxes, polygons, width, height, thumbnail}, ...]}``;
     ``count`` is every match (a storage ``limit`` caps what a sync imports, not this)."""
+    if (getattr(storage, "media_kind", "") or "images") != "images":
+        return _listed(storage, limit)
     query = ImageQuery.for_storage(storage)
     pool = storage.get_pool()
     page = max(0, min(limit, PAGE))
@@ -47,6 +49,16 @@ def preview(storage, limit=PAGE):
     } for r in records]
     imported = selected[1] if selected else min(total, storage.limit) if storage.limit else total
     return {"count": total, "import_count": imported, "files": files}
+
+
+def _listed(storage, limit):
+    """Videos and key frames: the first keys the storage lists (``iter_objects``), without thumbnails."""
+    from itertools import islice
+
+    files = [storage.get_unified_metadata(key) for key in islice(storage.iter_objects(), limit + 1)]
+    more = len(files) > limit
+    files = files[:limit]
+    return {"count": None, "import_count": None, "more": more, "files": files}
 
 
 def _thumbnails(pool, images):

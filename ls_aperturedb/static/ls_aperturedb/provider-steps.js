@@ -41,6 +41,7 @@
 
     function countText(preview, limit) {
       if (!preview) return "Load the preview to count them";
+      if (preview.count === null || preview.count === undefined) return "the first " + preview.files.length + " listed";
       var text = plural(preview.count, "image matches", "images match");
       if (limit && preview.import_count < preview.count) text += "; the first " + preview.import_count + " are imported";
       return text;

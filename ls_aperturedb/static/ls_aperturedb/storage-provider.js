@@ -70,7 +70,9 @@
       [{ name: "hostname", type: "text", label: "Host", placeholder: "aperturedb.example.com",
          description: "Host name or IP of the ApertureDB server", schema: optionalText("") },
        { name: "port", type: "text", label: "Port", placeholder: "55555",
-         schema: digits("Port must be a number", true).default("55555") }],
+         schema: digits("Port must be a number", true).refine(function (v) {
+           return Number(v) >= 1 && Number(v) <= 65535;
+         }, "Port must be between 1 and 65535").default("55555") }],
       [{ name: "username", type: "text", label: "Username", placeholder: "admin",
          autoComplete: "off", schema: optionalText("") },
        { name: "password", type: "password", label: "Password", adbSecret: true,
