@@ -79,6 +79,7 @@ class AnnotationRecord:
     # region id -> ("BoundingBox" | "Polygon", _uniqueid) of the imported prediction it was accepted from
     prediction_regions: dict = field(default_factory=dict)
     video: object = None  # video.VideoInfo: the task's video, when it lives in the target instance
+    image_command: str = "FindImage"  # "FindFrame": the task's image is a video's key frame
 
 
 def refs(start=1):
@@ -140,8 +141,8 @@ def upsert(record, counter):
     image = None
     if record.image_uniqueid:
         image = next(counter)
-        commands.append({"FindImage": {"_ref": image, "constraints": {"_uniqueid": ["==", record.image_uniqueid]},
-                                       "unique": True}})
+        commands.append({record.image_command: {"_ref": image, "unique": True,
+                                                "constraints": {"_uniqueid": ["==", record.image_uniqueid]}}})
     video_commands, video_refs = _video.find_video(record, counter)
     commands += video_commands
     ann, old_edge = next(counter), next(counter)
@@ -165,6 +166,8 @@ def upsert(record, counter):
     for region in regions:
         # Video regions get the video and its frames; other shapes never go on a video's frames.
         media = video_refs if getattr(region, "video", False) else (None if video_refs else image)
+        if record.image_command != "FindImage" and not getattr(region, "on_frames", False):
+            media = None  # only boxes are documented on frames (``video`` module); the rest stays entities
         commands += region(ann, media, counter)
     return commands
 
@@ -299,6 +302,7 @@ def _rectangle(record, item, base):
         return [{"AddBoundingBox": {"_ref": ref, "image_ref": image, "rectangle": rect,
                                     "label": ",".join(map(str, labels)), "properties": props}},
                 _region_edge(ann, ref), *_prediction_link(record, item, ref, counter)]
+    build.on_frames = True
     return build
 
 

@@ -125,11 +125,14 @@ def with_known_nodes(query, jobs):
     if not images and not videos:
         return jobs
     commands = []
-    if images:
-        linked = {"is_connected_to": {"ref": 1}, "group_by_source": True, "uniqueids": True,
-                  "results": {"list": ["ls_annotation_id"]}}
+    if images:  # an image task's image, or a key frame shown as an image (a ``frames`` source storage)
+        def linked(ref):
+            return {"is_connected_to": {"ref": ref}, "group_by_source": True, "uniqueids": True,
+                    "results": {"list": ["ls_annotation_id"]}}
         commands += [{"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
-                     {"FindBoundingBox": linked}, {"FindPolygon": linked}]
+                     {"FindBoundingBox": linked(1)}, {"FindPolygon": linked(1)},
+                     {"FindFrame": {"_ref": 4, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
+                     {"FindBoundingBox": linked(4)}]
     for uid, (low, high) in videos.items():
         ref = len(commands) + 1
         commands += [{"FindVideo": {"_ref": ref, "constraints": {"_uniqueid": ["==", uid]},
@@ -138,21 +141,24 @@ def with_known_nodes(query, jobs):
                                     "in_frame_number_range": {"start": low, "stop": high},
                                     "results": {"all_properties": True}}}]
     response, _ = query(commands)
-    found, predictions = set(), {}
+    found, frames, predictions = set(), set(), {}
     if images:
         found = {e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []}
-        for item, kind in zip(response[1:3], ("BoundingBox", "Polygon")):
-            groups = item[f"Find{kind}"].get("entities") or {}
+        frames = {e["_uniqueid"] for e in response[3]["FindFrame"].get("entities") or []} - found
+        for item, kind in zip(response[1:5], ("BoundingBox", "Polygon", None, "BoundingBox")):
+            groups = (item[f"Find{kind}"].get("entities") or {}) if kind else {}
             for entity in (e for group in groups.values() for e in group):
                 if "ls_annotation_id" not in entity:  # a region node of ours is not a prediction
                     predictions[_region_id(entity["_uniqueid"])] = (kind, entity["_uniqueid"])
-    infos = _video_infos(response[3 if images else 0:])
+    infos = _video_infos(response[5 if images else 0:])
     out = []
     for job in jobs:
         record = job.record
         if record and record.image_uniqueid:
             if record.image_uniqueid in found:
                 record = replace(record, prediction_regions=_sources(record, predictions))
+            elif record.image_uniqueid in frames:
+                record = replace(record, image_command="FindFrame", prediction_regions=_sources(record, predictions))
             else:
                 record = replace(record, image_uniqueid=None)  # the image was deleted from ApertureDB
         if record and record.video:
