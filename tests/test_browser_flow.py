@@ -141,6 +141,7 @@ def test_new_user_labels_images_from_aperturedb(live_server, celery_worker, adb,
     page.get_by_role("button", name="Next").click()
     # The form says in one line what TLS the demo's emulator needs.
     page.get_by_text("the emulator of `make demo` speaks plain TCP").wait_for()
+    assert page.locator("textarea[name=ca_cert]").count() == 1  # multi-line PEM while TLS is on
     fill_connection(page, adb, "Sample images")
     # Constraints are multi-line JSON, checked as the user types (line and column).
     page.fill("textarea[name=constraints]", '{\n  "dataset": ["==" "seed"]\n}')
