@@ -20,6 +20,7 @@ class ImageKind:
         self.query = self.make_query(storage)
         self.model_version = self.mapping.model_version
         self.scoring = Scoring.for_storage(storage)  # score / model version from named properties
+        self.read_only = bool(getattr(storage, "read_only_predictions", False))
         self.shapes = {}  # region shape -> valid (see mapping.check_prediction)
 
     def make_query(self, storage):
@@ -51,6 +52,8 @@ class ImageKind:
             size = sizes.get(record.uid)
             pred = prediction(record, self.mapping, size, report) if size else None
             pred = scored(pred, record, self.scoring, self.model_version)
+            if pred is not None and self.read_only:  # Label Studio's region flag: shown, not editable
+                pred = {**pred, "result": [{**region, "readonly": True} for region in pred["result"]]}
             if pred is not None:
                 check_prediction(self.interface, pred, record, self.mapping, report, self.shapes)
             data = task_data(record, self.mapping)

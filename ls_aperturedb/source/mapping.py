@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ls_aperturedb.labeling_config import ImageTarget
-from ls_aperturedb.source.query import SCORE_PROPERTIES
+from ls_aperturedb.source.query import MODEL_PROPERTIES, SCORE_PROPERTIES
 
 URL_SCHEME = "aperturedb"
 MAX_EXPLAINED = 20  # problems explained in meta (all are counted)
@@ -149,6 +149,13 @@ def _score(entity):
     return None
 
 
+def _region_model(record):
+    """The model that made the record's regions when they all name the same one (``wf_od_model``)."""
+    models = {str(e[name]) for e in (*record.boxes, *record.polygons) for name in MODEL_PROPERTIES
+              if isinstance(e.get(name), str) and e[name]}
+    return models.pop() if len(models) == 1 else None
+
+
 def _region_id(uid, ring=None):
     base = "adb_" + _NOT_ALNUM.sub("_", str(uid))
     return base if ring is None else f"{base}_{ring}"
@@ -201,7 +208,7 @@ def prediction(record, mapping, size, report):
                                "value": {"points": points, "closed": True, "polygonlabels": labels}, **extra})
     if not result:
         return None
-    pred = {"model_version": mapping.model_version, "result": result}
+    pred = {"model_version": _region_model(record) or mapping.model_version, "result": result}
     if scores:
         pred["score"] = sum(scores) / len(scores)
     return pred

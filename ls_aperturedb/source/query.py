@@ -19,7 +19,10 @@ preview, which decides nothing.
 from dataclasses import dataclass, field
 
 SIZE_PROPERTIES = ("width", "height", "adb_image_width", "adb_image_height")
-SCORE_PROPERTIES = ("score", "confidence")
+# wf_od_*: what ApertureData's object-detection workflow writes on its boxes (aperture-data/workflows
+# apps/object-detection/app/eval.py: properties wf_od_model and wf_od_confidence on AddBoundingBox).
+SCORE_PROPERTIES = ("score", "confidence", "wf_od_confidence")
+MODEL_PROPERTIES = ("wf_od_model",)
 # Set on every region node the target storage writes: those are labels, never model predictions.
 EXPORTED_REGION_MARKER = "ls_annotation_id"
 ANNOTATION_CLASS = "LS_annotation"
@@ -114,7 +117,8 @@ class ImageQuery:
                     continue
                 body = {"is_connected_to": {"ref": 1}, "group_by_source": True, "labels": True,
                         "uniqueids": True, **extra,
-                        "results": {"list": [*SCORE_PROPERTIES, *self.region_properties, EXPORTED_REGION_MARKER]}}
+                        "results": {"list": [*SCORE_PROPERTIES, *MODEL_PROPERTIES, *self.region_properties,
+                                             EXPORTED_REGION_MARKER]}}
                 if self.region_constraints:
                     body["constraints"] = self.region_constraints
                 query.append({command: body})
