@@ -44,7 +44,8 @@ def import_similar_from_aperturedb(project, queryset, **kwargs):
         return {"response_code": 409, "detail": "A sync of this storage is running: try again when it has finished."}
     return {"detail": f"Importing the {k} nearest new images to each of {len(task_ids)} tasks' images from "
                       f"ApertureDB; progress and the count are on the storage (Settings > Cloud Storage).",
-            "storage": storage.id, "sync": run}
+            "storage": storage.id, "sync": run,
+            "async": True}  # the Data Manager then says "Your action is being processed in the background."
 
 
 def _storage(project, value):

@@ -163,7 +163,7 @@ def test_data_manager_action_imports_the_nearest_images_of_the_selected_tasks(ap
     assert refused.status_code == 404 and project.tasks.count() == 2
 
     response = _action(api, project, body)
-    assert response.status_code == 200, response.content
+    assert response.status_code == 200 and response.json()["async"] is True, response.content
     done = wait_status(api, project, similar["id"], {"completed", "failed"})
     assert done["status"] == "completed", done["traceback"]
     assert done["meta"]["tasks_created"] == 4
