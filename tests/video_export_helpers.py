@@ -2,6 +2,8 @@
 ApertureDB with seeded frames, clips and tracked boxes, tasks as the source storage makes them, and
 Label Studio's video region JSON (shapes from web/libs/editor/src/regions/VideoRectangleRegion.js and
 TimelineRegion.js)."""
+import uuid
+
 from aperturedb_emulator.sample_media import video_commands
 
 VIDEO_CONFIG = """<View>
@@ -15,6 +17,7 @@ VIDEO_CONFIG = """<View>
   <TextArea name="notes" toName="video"/>
 </View>"""
 WIDTH, HEIGHT, FRAMES, FPS = 320, 240, 30, 10
+DATASET = "export-test"
 SEEDED_FRAMES = (0, 5, 10, 15, 20, 25, 29)  # video_commands(box_every=5): every 5th frame and the last
 
 
@@ -49,11 +52,13 @@ def video_project(user, title="video project"):
 
 
 def add_video(adb, i=0):
-    """One generated WebM video with clips, frames every 5 frames and two tracked boxes; its _uniqueid."""
-    query, blobs = video_commands(i, dataset="export-test", fps=FPS, width=WIDTH, height=HEIGHT, frames=FRAMES)
+    """One generated WebM video with clips, frames every 5 frames and two tracked boxes; its _uniqueid.
+    Its dataset (also on its seeded frames) is a name of its own: a real ApertureDB keeps videos between tests."""
+    name = f"{DATASET}-{uuid.uuid4().hex[:8]}"
+    query, blobs = video_commands(i, dataset=name, fps=FPS, width=WIDTH, height=HEIGHT, frames=FRAMES)
     response, _ = adb.query(query, blobs)
     assert isinstance(response, list), response
-    response, _ = adb.query([{"FindVideo": {"constraints": {"index": ["==", i], "dataset": ["==", "export-test"]},
+    response, _ = adb.query([{"FindVideo": {"constraints": {"index": ["==", i], "dataset": ["==", name]},
                                             "results": {"list": ["_uniqueid"]}, "unique": True}}])
     return response[0]["FindVideo"]["entities"][0]["_uniqueid"]
 
