@@ -76,6 +76,7 @@ COMMANDS = {
     "demo": (_demo, "everything at once: emulator, worker, Label Studio, a synced project"),
     "rotate-secrets": (_rotate_secrets, "re-encrypt stored secrets with the newest key"),
     "storage": (_operation("storage"), "ApertureDB storages as code: list|add|update|sync|delete (JSON/YAML)"),
+    "cleanup": (_operation("cleanup"), "remove what target storages wrote to ApertureDB for --project N"),
 }
 
 

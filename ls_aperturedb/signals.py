@@ -27,6 +27,24 @@ def export_on_delete(sender, instance, **kwargs):
     _wake_on_commit(queue_deletion(instance), instance.id)
 
 
+def cleanup_on_delete(sender, instance, **kwargs):
+    """A target storage with ``cleanup_on_delete`` (off by default) being deleted, alone or with its
+    project: remove what it wrote to ApertureDB once the deletion commits (ops/cleanup.py)."""
+    if instance.cleanup_on_delete:
+        from ls_aperturedb.ops.cleanup import cleanup_after_delete
+
+        cleanup_after_delete(instance)
+
+
+def connect_cleanup_on_delete():
+    from ls_aperturedb.models import ApertureDBExportStorage
+
+    pre_delete.connect(cleanup_on_delete, sender=ApertureDBExportStorage, dispatch_uid="ls_aperturedb_cleanup")
+
+
+connect_cleanup_on_delete()
+
+
 def _wake_on_commit(storage_ids, annotation_key):
     from ls_aperturedb.tasks import wake_export
 

@@ -126,13 +126,21 @@ class ImageQuery:
             query.append({"FindEntity": {
                 "with_class": ANNOTATION_CLASS, "group_by_source": True,
                 "is_connected_to": {"ref": 1, "connection_class": ANNOTATION_CONNECTION},
-                "constraints": {"ls_project_id": ["==", self.annotations_of_project]},
+                "constraints": annotation_constraints(self.annotations_of_project),
                 "results": {"list": list(ANNOTATION_PROPERTIES)}}})
         return query
 
     def blob(self, uid):
         return [{self.command: {"constraints": {"_uniqueid": ["==", uid]}, "blobs": True,
                                "results": {"list": ["_uniqueid"]}}}]
+
+
+def annotation_constraints(project_id):
+    """The LS_annotation entities this installation exported for the project (ops/installation.py:
+    another Label Studio on the same ApertureDB has projects with the same ids)."""
+    from ls_aperturedb.ops.installation import PROPERTY, current
+
+    return {"ls_project_id": ["==", project_id], PROPERTY: ["==", current()]}
 
 
 def _first(response):

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from ls_aperturedb.source import video_mapping
 from ls_aperturedb.source.query import (ANNOTATION_CLASS, ANNOTATION_PROPERTIES, EXPORTED_REGION_MARKER, ORDER,
-                                        SCORE_PROPERTIES, ImageQuery, _first, _groups, _predicted)
+                                        SCORE_PROPERTIES, ImageQuery, _first, _groups, _predicted,
+                                        annotation_constraints)
 
 VIDEO_COMMAND = "FindVideo"
 
@@ -65,7 +66,7 @@ class VideoQuery(ImageQuery):
         if self.annotations_of_project is not None:
             query.append({"FindEntity": {
                 "with_class": ANNOTATION_CLASS, "group_by_source": True, "is_connected_to": {"ref": 1},
-                "constraints": {"ls_project_id": ["==", self.annotations_of_project]},
+                "constraints": annotation_constraints(self.annotations_of_project),
                 "results": {"list": list(ANNOTATION_PROPERTIES)}}})
         return query
 

@@ -26,6 +26,7 @@ from tasks.models import Annotation
 
 from ls_aperturedb import conf
 from ls_aperturedb.client.connection import QueryError
+from ls_aperturedb.ops import installation
 from ls_aperturedb.ops.sync_events import sync_finished
 from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBExportStorageLink
 from ls_aperturedb.target import mapping, media, stored_size
@@ -325,7 +326,8 @@ def _run(storage, jobs):
     counter = mapping.refs()
     for job in jobs:
         try:
-            query += mapping.upsert(job.record, counter) if job.record else mapping.delete(job.uid)
+            query += (mapping.upsert(job.record, counter) if job.record
+                      else mapping.delete(job.uid, installation.current(), storage.project_id))
             sent.append(job)
         except mapping.MalformedAnnotation as exc:
             results[job.link_id] = ("failed", job.version, f"malformed annotation: {exc}")
@@ -368,7 +370,8 @@ def _superseded(storage, jobs):
     upserts = [job for job in jobs if job.record]
     if not upserts:
         return {}
-    response, _ = _query(storage.get_pool(), mapping.fences_of(sorted({job.uid for job in upserts})))
+    response, _ = _query(storage.get_pool(), mapping.fences_of(
+        sorted({job.uid for job in upserts}), installation.current()))
     newest = {}
     for fence in response[0]["FindEntity"].get("entities") or []:
         uid, version = fence.get(mapping.IDENTITY), fence.get(mapping.VERSION)

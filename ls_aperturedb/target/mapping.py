@@ -30,6 +30,9 @@ from datetime import datetime, timedelta, timezone
 ANNOTATION_CLASS = "LS_annotation"
 FENCE_CLASS = "LS_annotation_fence"
 IDENTITY = "ls_annotation_uid"
+# The Label Studio installation that wrote a node (ops/installation.py): every key below includes it,
+# so installations sharing one ApertureDB never touch each other's nodes.
+INSTALLATION = "ls_installation"
 VERSION = "ls_version"
 # The fence version of a deleted annotation: above every real version (microseconds since 1970 reach
 # it in the year 2255) and exact as a double, whatever number type the server stores.
@@ -80,6 +83,7 @@ class AnnotationRecord:
     prediction_regions: dict = field(default_factory=dict)
     video: object = None  # video.VideoInfo: the task's video, when it lives in the target instance
     image_command: str = "FindImage"  # "FindFrame": the task's image is a video's key frame
+    installation: str = ""  # the writing installation's identity (empty: unscoped, as before)
 
 
 def refs(start=1):
@@ -87,8 +91,18 @@ def refs(start=1):
     return itertools.count(start)
 
 
-def key_constraints(uid):
-    return {IDENTITY: ["==", uid]}
+def key_constraints(uid, installation=""):
+    return {IDENTITY: ["==", uid], **({INSTALLATION: ["==", installation]} if installation else {})}
+
+
+def installation_mark(installation):
+    """The property that names the writing installation on every node it writes."""
+    return {INSTALLATION: installation} if installation else {}
+
+
+def _project(project_id):
+    """Fences carry the project too, so a cleanup finds the tombstones of deleted annotations."""
+    return {"ls_project_id": project_id} if project_id is not None else {}
 
 
 def version_of(updated_at):
@@ -96,7 +110,7 @@ def version_of(updated_at):
     return (updated_at - EPOCH) // timedelta(microseconds=1)
 
 
-def fence(uid, version, counter):
+def fence(uid, version, counter, installation="", project_id=None):
     """Commands that abort the transaction unless ``version`` is newer than any written (or deleted).
 
     Every committed write leaves exactly two ``LS_annotation_fence`` nodes of its version (a delete:
@@ -116,8 +130,8 @@ def fence(uid, version, counter):
     The exporter does not rely on the status code of that error: after any refused transaction it
     reads the fences back (``fences_of``) to tell "superseded" from a real failure.
     """
-    key = key_constraints(uid)
-    node = {IDENTITY: uid, VERSION: version}
+    key = key_constraints(uid, installation)
+    node = {IDENTITY: uid, VERSION: version, **installation_mark(installation), **_project(project_id)}
     return [
         {"AddEntity": {"class": FENCE_CLASS, "_ref": next(counter), "properties": node,
                        "if_not_found": {**key, VERSION: [">=", version]}}},
@@ -126,9 +140,10 @@ def fence(uid, version, counter):
     ]
 
 
-def fences_of(uids):
+def fences_of(uids, installation=""):
     """A read of the fence versions of ``uids`` (answer: FindEntity entities with uid and version)."""
-    return [{"FindEntity": {"with_class": FENCE_CLASS, "constraints": {IDENTITY: ["in", list(uids)]},
+    scope = {INSTALLATION: ["==", installation]} if installation else {}
+    return [{"FindEntity": {"with_class": FENCE_CLASS, "constraints": {IDENTITY: ["in", list(uids)], **scope},
                             "results": {"list": [IDENTITY, VERSION]}}}]
 
 
@@ -137,7 +152,7 @@ def upsert(record, counter):
     newer one or the annotation was deleted (then the transaction aborts, see ``fence``)."""
     regions = [_region(record, item, i) for i, item in enumerate(_result_items(record))]
     regions = [r for r in regions if r is not None]
-    commands = fence(record.uid, version_of(record.updated_at), counter)
+    commands = fence(record.uid, version_of(record.updated_at), counter, record.installation, record.project_id)
     image = None
     if record.image_uniqueid:
         image = next(counter)
@@ -149,7 +164,7 @@ def upsert(record, counter):
     properties = _annotation_properties(record)
     commands += [
         {"AddEntity": {"class": ANNOTATION_CLASS, "_ref": ann, "properties": properties,
-                       "if_not_found": key_constraints(record.uid)}},
+                       "if_not_found": key_constraints(record.uid, record.installation)}},
         {"UpdateEntity": {"ref": ann, "properties": properties,
                           "remove_props": [p for p in OPTIONAL_PROPERTIES if p not in properties]}},
         # DeleteConnection takes ref, with_class, constraints (docs connection_commands/DeleteConnection,
@@ -157,7 +172,7 @@ def upsert(record, counter):
         {"FindConnection": {"_ref": old_edge, "with_class": IMAGE_CONNECTION, "src": ann}},
         {"DeleteConnection": {"ref": old_edge}},
         *_video.drop_edge(ann, counter),
-        *_delete_regions(record.uid),
+        *_delete_regions(record.uid, record.installation),
     ]
     if image is not None:
         commands.append({"AddConnection": {"class": IMAGE_CONNECTION, "src": ann, "dst": image}})
@@ -172,20 +187,21 @@ def upsert(record, counter):
     return commands
 
 
-def delete(uid):
+def delete(uid, installation="", project_id=None):
     """Commands that remove the annotation entity and its region nodes (prediction nodes stay) and
     leave a tombstone fence, so a late write of any version aborts instead of re-creating it."""
-    key = key_constraints(uid)
-    tombstone = {"AddEntity": {"class": FENCE_CLASS, "properties": {IDENTITY: uid, VERSION: DELETED_VERSION}}}
-    return [*_delete_regions(uid),
+    key = key_constraints(uid, installation)
+    tombstone = {"AddEntity": {"class": FENCE_CLASS, "properties": {
+        IDENTITY: uid, VERSION: DELETED_VERSION, **installation_mark(installation), **_project(project_id)}}}
+    return [*_delete_regions(uid, installation),
             {"DeleteEntity": {"with_class": ANNOTATION_CLASS, "constraints": key}},
             {"DeleteEntity": {"with_class": FENCE_CLASS, "constraints": key}},
             tombstone, tombstone]
 
 
-def _delete_regions(uid):
+def _delete_regions(uid, installation=""):
     """Every region node of the annotation, whatever its type (prediction nodes carry no such key)."""
-    key = key_constraints(uid)
+    key = key_constraints(uid, installation)
     return [{"DeleteBoundingBox": {"constraints": key}}, {"DeletePolygon": {"constraints": key}},
             *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in REGION_ENTITY_CLASSES),
             *_video.delete_regions(key)]
@@ -202,6 +218,7 @@ def _annotation_properties(record):
         "was_cancelled": bool(record.was_cancelled),
         "ground_truth": bool(record.ground_truth),
         "result": json.dumps(record.result, separators=(",", ":")),
+        **installation_mark(record.installation),
     }
     if record.completed_by:
         props["completed_by"] = record.completed_by
@@ -242,6 +259,7 @@ def _region(record, item, index):
         "ls_from_name": str(item.get("from_name", "")),
         "ls_to_name": str(item.get("to_name", "")),
         "ls_type": kind,
+        **installation_mark(record.installation),
     }
     try:
         return builder(record, item, base)

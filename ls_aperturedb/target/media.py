@@ -13,6 +13,7 @@ from dataclasses import replace
 from label_studio_sdk.label_interface import LabelInterface
 
 from ls_aperturedb.models import ApertureDBImportStorage
+from ls_aperturedb.ops.installation import current as current_installation
 from ls_aperturedb.source.mapping import _region_id
 from ls_aperturedb.target import mapping, video
 
@@ -44,6 +45,7 @@ def records(storage, annotations):
         return []
     resolver = _Resolver(storage.connection_config().instance, storage.project.label_config)
     data_keys = list(storage.project.data_types or {})
+    installation = current_installation()
     out = []
     for annotation in annotations:
         task = annotation.task
@@ -57,7 +59,7 @@ def records(storage, annotations):
             lead_time=annotation.lead_time, was_cancelled=annotation.was_cancelled,
             ground_truth=annotation.ground_truth, image_uniqueid=uid if kind == "image" else None,
             video=video.VideoInfo(uid) if kind == "video" else None,
-            task_data_url=_data_url(task.data, data_keys)))
+            task_data_url=_data_url(task.data, data_keys), installation=installation))
     return out
 
 
