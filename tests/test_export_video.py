@@ -221,3 +221,28 @@ def test_stalled_writer_cannot_overwrite_a_newer_video_version(api, adb, project
     assert clips_of(adb, aid) == []
     assert frames_at(adb, video, 2) == [], "the late write added nothing, not even its frame"
     assert target.links.get().state == "exported"
+
+
+def test_accepted_prediction_track_and_clip_get_edges_and_stay_untouched(api, adb, video, task, target, inline):
+    """Regions accepted from the video's predictions keep the ids the source storage gave them (a track
+    by its ``track_id``, a segment by its clip): each keyframe box on a frame where the predicted track has
+    a box, and each clip, gets an edge to that prediction, which is left as it was."""
+    from ls_aperturedb.source.mapping import _region_id
+
+    [enter] = [c for c in on_video(adb, video, "FindClip") if c["label"] == "enter"]
+    before = predicted_boxes(adb, video)
+    accepted = track(_region_id("track_v0-t0"), frames=((1, 2.0), (6, 20.0), (8, 30.0)))
+    aid = inline(annotate, api, task, [accepted, segments(_region_id(enter["_uniqueid"]), ((1, 12),), "enter")])
+
+    response, _ = adb.query([
+        {"FindBoundingBox": {"_ref": 1, "constraints": {"ls_annotation_id": ["==", aid]}}},
+        {"FindBoundingBox": {"is_connected_to": {"ref": 1, "connection_class": "LS_region_prediction"},
+                             "uniqueids": True, "results": {"list": ["track_id", "ls_annotation_id"]}}},
+        {"FindClip": {"_ref": 2, "constraints": {"ls_annotation_id": ["==", aid]}}},
+        {"FindClip": {"is_connected_to": {"ref": 2, "connection_class": "LS_region_prediction"},
+                      "uniqueids": True, "results": {"all_properties": True}}}])
+    linked = response[1]["FindBoundingBox"]["entities"]
+    # Label Studio frames 1 and 6 are ApertureDB frames 0 and 5, where the predicted track has boxes; 8 is not
+    assert [b.get("track_id") for b in linked] == ["v0-t0", "v0-t0"] and not any("ls_annotation_id" in b for b in linked)
+    assert response[3]["FindClip"]["entities"] == [enter]
+    assert predicted_boxes(adb, video) == before

@@ -312,7 +312,8 @@ def _write(storage, links):
     if not jobs:
         return results
     try:
-        jobs = media.with_known_nodes(lambda query: _query(storage.get_pool(), query), jobs)
+        jobs = media.with_known_nodes(lambda query: _query(storage.get_pool(), query), jobs,
+                                      media.track_properties(storage))
         jobs = stored_size.in_stored_pixels(lambda query: _query(storage.get_pool(), query), jobs)
     except Unavailable as exc:
         return {**results, **{job.link_id: ("unavailable", None, str(exc)) for job in jobs}}

@@ -18,6 +18,7 @@ from ls_aperturedb.source.mapping import _region_id
 from ls_aperturedb.target import mapping, video
 
 URI = re.compile(r"^aperturedb://(\d+)/(.+)$")
+TRACK_PROPERTY = "track_id"  # the source storage's default track property
 RING = re.compile(r"_\d+$")
 
 
@@ -116,7 +117,14 @@ def _data_url(data, data_keys):
     return None
 
 
-def with_known_nodes(query, jobs):
+def track_properties(storage):
+    """The box properties the project's source storages group tracks by (``track_id`` unless set)."""
+    names = ApertureDBImportStorage.objects.filter(project_id=storage.project_id).values_list("track_property",
+                                                                                                 flat=True)
+    return sorted({TRACK_PROPERTY, *(n for n in names if n)})
+
+
+def with_known_nodes(query, jobs, track_properties=(TRACK_PROPERTY,)):
     """``jobs`` with their records checked against ApertureDB (one read-only ``query`` for the batch).
 
     Imported prediction regions carry ids made by ``source.mapping._region_id`` from the node's
@@ -135,13 +143,19 @@ def with_known_nodes(query, jobs):
                      {"FindBoundingBox": linked(1)}, {"FindPolygon": linked(1)},
                      {"FindFrame": {"_ref": 4, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
                      {"FindBoundingBox": linked(4)}]
+    tracks = sorted(set(track_properties))
     for uid, (low, high) in videos.items():
         ref = len(commands) + 1
         commands += [{"FindVideo": {"_ref": ref, "constraints": {"_uniqueid": ["==", uid]},
                                     "results": {"list": ["_uniqueid", "_frame_width", "_frame_height"]}}},
-                     {"FindFrame": {"is_connected_to": {"ref": ref}, "uniqueids": True,
+                     {"FindFrame": {"_ref": ref + 1, "is_connected_to": {"ref": ref}, "uniqueids": True,
                                     "in_frame_number_range": {"start": low, "stop": high},
-                                    "results": {"all_properties": True}}}]
+                                    "results": {"all_properties": True}}},
+                     # the video's clips and the boxes on those frames: predictions a region may come from
+                     {"FindClip": {"is_connected_to": {"ref": ref}, "uniqueids": True,
+                                   "results": {"list": ["ls_annotation_id"]}}},
+                     {"FindBoundingBox": {"is_connected_to": {"ref": ref + 1}, "group_by_source": True,
+                                          "uniqueids": True, "results": {"list": ["ls_annotation_id", *tracks]}}}]
     response, _ = query(commands)
     found, frames, predictions = set(), set(), {}
     if images:
@@ -187,21 +201,34 @@ def _video_frames(jobs):
     return {uid: (low or 0, high if high is not None else 0) for uid, (low, high) in out.items()}
 
 
-def _video_infos(pairs):
-    """VideoInfo per video found, from (FindVideo, FindFrame) reply pairs."""
+def _video_infos(replies):
+    """VideoInfo per video found, from (FindVideo, FindFrame, FindClip, FindBoundingBox) reply groups."""
     infos = {}
-    for find_video, find_frame in zip(pairs[::2], pairs[1::2]):
+    for find_video, find_frame, find_clip, find_box in zip(*(replies[i::4] for i in range(4))):
         entities = find_video["FindVideo"].get("entities") or []
         if not entities:
             continue
         entity = entities[0]
-        frames = {}
+        frames, numbers = {}, {}
         for frame in sorted(find_frame["FindFrame"].get("entities") or [], key=lambda f: str(f.get("_uniqueid"))):
             number = frame.get("_frame_number")
-            if isinstance(number, int) and number not in frames:
-                frames[number] = frame["_uniqueid"]
+            if isinstance(number, int):
+                frames.setdefault(number, frame["_uniqueid"])
+                numbers[frame["_uniqueid"]] = number
+        clips = {_region_id(c["_uniqueid"]): c["_uniqueid"] for c in find_clip["FindClip"].get("entities") or []
+                 if "ls_annotation_id" not in c}
+        boxes = {}
+        for frame_uid, group in (find_box["FindBoundingBox"].get("entities") or {}).items():
+            for box in group:
+                if "ls_annotation_id" in box or frame_uid not in numbers:
+                    continue
+                # as source.video_mapping names a predicted track: by its track property, else by the box
+                track = next((box[k] for k in box if k not in ("_uniqueid", "ls_annotation_id")
+                              and box[k] not in (None, "")), None)
+                region = _region_id(f"track_{track}") if track is not None else _region_id(box["_uniqueid"])
+                boxes.setdefault((region, numbers[frame_uid]), box["_uniqueid"])
         infos[entity["_uniqueid"]] = video.VideoInfo(entity["_uniqueid"], entity.get("_frame_width"),
-                                                     entity.get("_frame_height"), frames)
+                                                     entity.get("_frame_height"), frames, clips, boxes)
     return infos
 
 

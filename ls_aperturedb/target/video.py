@@ -44,6 +44,10 @@ class VideoInfo:
     width: int = None  # _frame_width
     height: int = None  # _frame_height
     frames: dict = field(default_factory=dict)  # ApertureDB frame number -> _uniqueid of an existing frame
+    # Imported predictions a region may have been accepted from (ids as ``source.video_mapping`` makes them):
+    # region id -> clip _uniqueid; (region id, ApertureDB frame number) -> box _uniqueid
+    predicted_clips: dict = field(default_factory=dict)
+    predicted_boxes: dict = field(default_factory=dict)
 
 
 class VideoRefs:
@@ -96,6 +100,15 @@ def delete_regions(key):
             *({"DeleteEntity": {"with_class": cls, "constraints": key}} for cls in (KEYFRAME_CLASS, RANGE_CLASS))]
 
 
+def _prediction_link(kind, uniqueid, region_ref, counter):
+    """Our box or clip -> the imported prediction it was accepted from (``mapping``'s LS_region_prediction)."""
+    if uniqueid is None:
+        return []
+    ref = next(counter)
+    return [{f"Find{kind}": {"_ref": ref, "constraints": {"_uniqueid": ["==", uniqueid]}, "unique": True}},
+            {"AddConnection": {"class": mapping.PREDICTION_CONNECTION, "src": region_ref, "dst": ref}}]
+
+
 def _video_builder(build):
     build.video = True  # mapping.upsert hands it the VideoRefs instead of an image ref
     return build
@@ -141,9 +154,10 @@ def _rectangle(record, item, base):
             rect = {"x": round(x * width / 100), "y": round(y * height / 100),
                     "width": max(1, round(w * width / 100)), "height": max(1, round(h * height / 100))}
             frame_ref, find = refs.frame(frame - 1, counter)
+            source = refs.info.predicted_boxes.get((props["ls_region_id"], frame - 1))
             commands += [*find, {"AddBoundingBox": {"_ref": ref, "image_ref": frame_ref, "rectangle": rect,
                                                     "label": ",".join(map(str, labels)), "properties": props}},
-                         mapping._region_edge(ann, ref)]
+                         mapping._region_edge(ann, ref), *_prediction_link("BoundingBox", source, ref, counter)]
         return commands
     return _video_builder(build)
 
@@ -178,6 +192,8 @@ def _timeline(record, item, base):
                 commands.append({"AddClip": {"_ref": ref, "video_ref": refs.video,
                                              "frame_number_range": {"start": start - 1, "stop": end - 1},
                                              "properties": {**props, **span}}})
+                commands += _prediction_link("Clip", refs.info.predicted_clips.get(props["ls_region_id"]), ref,
+                                             counter)
             commands.append(mapping._region_edge(ann, ref))
         return commands
     return _video_builder(build)
