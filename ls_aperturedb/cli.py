@@ -7,8 +7,13 @@ SETTINGS = "ls_aperturedb.settings"
 
 
 def _label_studio(argv):
-    """Label Studio's own ``label-studio`` command, with the plugin's settings."""
+    """Label Studio's own ``label-studio`` command, with the plugin's settings; with
+    LS_APERTUREDB_PROVISION_* variables set, ``start`` first provisions (see ops/provision.py)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    if os.environ.get("LS_APERTUREDB_PROVISION_PROJECT"):
+        from ls_aperturedb.ops.provision import provision_before_start
+
+        provision_before_start()
     from label_studio.server import main as label_studio_main
 
     sys.argv = ["label-studio", *argv]
@@ -77,6 +82,7 @@ COMMANDS = {
     "rotate-secrets": (_rotate_secrets, "re-encrypt stored secrets with the newest key"),
     "storage": (_operation("storage"), "ApertureDB storages as code: list|add|update|sync|delete (JSON/YAML)"),
     "cleanup": (_operation("cleanup"), "remove what target storages wrote to ApertureDB for --project N"),
+    "provision": (_operation("provision"), "user, project and storages from LS_APERTUREDB_PROVISION_*"),
 }
 
 

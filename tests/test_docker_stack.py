@@ -144,3 +144,23 @@ def test_env_example_holds_no_secrets(env_example):
     for key in ("SECRET_KEY", "POSTGRE_PASSWORD", "LABEL_STUDIO_PASSWORD", "ADB_MASTER_KEY",
                 "LS_APERTUREDB_SECRET_KEYS"):
         assert env_example[key].startswith("CHANGE-ME"), key
+
+
+def test_label_studio_provisions_at_start(compose, env_example):
+    """``ls-aperturedb start`` (a console script of the package) provisions first; every provisioning
+    variable the service sets is one ops/provision.py reads, and the ApertureDB is the stack's."""
+    import tomllib
+
+    service = compose["services"]["label-studio"]
+    argv = command_argv(service["command"])
+    scripts = tomllib.loads(read(os.path.join(ROOT, "pyproject.toml")))["project"]["scripts"]
+    assert argv[:2] == ["ls-aperturedb", "start"] and scripts["ls-aperturedb"] == "ls_aperturedb.cli:main"
+    provision = read(os.path.join(PLUGIN, "ops", "provision.py"))
+    names = {name for name in service["environment"] if name.startswith("LS_APERTUREDB_PROVISION_")}
+    assert {"LS_APERTUREDB_PROVISION_PROJECT", "LS_APERTUREDB_PROVISION_ADB_HOST",
+            "LS_APERTUREDB_PROVISION_ADB_PASSWORD"} <= names
+    for name in names:
+        assert f'var("{name.removeprefix("LS_APERTUREDB_PROVISION_")}"' in provision, name
+    assert service["environment"]["LS_APERTUREDB_PROVISION_ADB_HOST"] == "aperturedb"
+    assert service["environment"]["LS_APERTUREDB_PROVISION_ADB_PASSWORD"].startswith("${ADB_MASTER_KEY")
+    assert env_example["LS_APERTUREDB_PROVISION_PROJECT"] == ""  # off unless asked for

@@ -137,11 +137,16 @@ def run_cleanup(options, out=sys.stdout):
 # ------------------------------------------------------------------ provision
 def add_provision_arguments(parser):
     parser.add_argument("--no-sync", action="store_true", help="create/update only, do not start syncs")
+    parser.add_argument("--migrate", action="store_true", help="apply database migrations first (start does)")
 
 
 def run_provision(options, out=sys.stdout):
     from ls_aperturedb.ops import provision
 
+    if options.get("migrate"):
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
     try:
         for line in provision.provision_from_environment(sync=not options.get("no_sync")):
             out.write(f"{line}\n")
