@@ -160,6 +160,17 @@
        { name: "sample_seed", type: "text", label: "Seed", target: "import", placeholder: "0",
          visibleWhen: { field: "selection", value: isMode("sample") },
          schema: digits("The seed is a whole number", false).optional().default("0") }],
+      // Operations (ls_aperturedb/ops/): read-only predictions, schedule, sync events (cleanup on delete:
+      // the API and the legacy form).
+      [{ name: "read_only_predictions", type: "toggle", label: "Read-only predictions", target: "import",
+         schema: toggle(false) }],
+      [{ name: "sync_interval", type: "text", label: "Sync every (seconds)", placeholder: "no schedule",
+         description: "Celery beat starts a sync this often (at least 10 s); skipped while one runs",
+         schema: digits("A whole number of seconds", false).optional().default("") }],
+      [{ name: "webhook_url", type: "text", label: "Sync event webhook URL", placeholder: "https://...",
+         description: "Receives a signed POST when a sync finishes", schema: optionalText("") },
+       { name: "webhook_secret", type: "password", label: "Webhook signing secret", adbSecret: true,
+         autoComplete: "new-password", schema: optionalText("") }],
     ];
     var HIDDEN = [
       // Images are media served by the plugin, never task JSON files.
