@@ -115,3 +115,21 @@ def test_target_sync_event_is_retried_by_the_worker(api, full_project, adb, cele
         assert event["counts"]["exported_this_sync"] == 2 and event["counts"]["failed"] == 0
     finally:
         receiver.server.shutdown()
+
+
+def test_a_dead_sync_is_reported_failed(api, project, adb, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ls_aperturedb.models import ApertureDBImportStorage
+    from ls_aperturedb.source.importer import claim
+
+    storage = create(api, project, adb, webhook_url=receiver.url)
+    claim(ApertureDBImportStorage.objects.get(id=storage["id"]))  # queued, and no worker ever takes it
+    ApertureDBImportStorage.objects.filter(id=storage["id"]).update(heartbeat=timezone.now() - timedelta(hours=1))
+    listed = api.get(f"{API}?project={project.id}").json()  # Label Studio's list runs the health check
+    assert listed[0]["status"] == "failed"
+    [event] = receiver.wait(1)
+    assert event["status"] == "failed" and event["storage"]["id"] == storage["id"]
+    assert "worker" in event["message"], event

@@ -71,6 +71,9 @@ def fail_if_dead(storage):
                                    status=storage.status, last_sync_job=storage.last_sync_job)
     if dead.update(status=Status.FAILED, traceback=message):
         storage.refresh_from_db()
+        from ls_aperturedb.ops.sync_events import sync_finished
+
+        sync_finished("source", storage.pk)  # a dead sync ends too: its webhook hears it failed
 
 
 def fail_queued(storage, run, message):
