@@ -96,6 +96,23 @@ def test_webhook_url_is_checked_on_save(api, project, adb):
         assert reason in str(response.json()["validation_errors"]["webhook_url"])
 
 
+def test_target_sync_with_a_failing_annotation_completes_with_errors(api, full_project, adb, receiver):
+    tasks = imported_tasks(full_project, adb, 2)
+    good = {"id": "r1", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+            "original_width": 640, "original_height": 480,
+            "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["cat"]}}
+    bad = {key: value for key, value in good.items() if key != "original_width"}  # cannot become pixels
+    annotate(api, tasks[0], [good])
+    annotate(api, tasks[1], [bad])
+    target = create_target(api, full_project, adb, webhook_url=receiver.url)  # creating it syncs it (inline)
+    target.refresh_from_db()
+    assert target.status == "completed"  # the sync ends although one annotation cannot be written
+    [event] = receiver.wait(1)
+    assert event["status"] == "completed_with_errors" and event["counts"]["failed"] == 1
+    assert event["counts"]["exported"] == 1
+    assert event["message"].startswith("1 annotation(s) failed; last error: malformed annotation"), event
+
+
 def test_target_sync_event_is_retried_by_the_worker(api, full_project, adb, celery_worker):
     receiver = Receiver(fail_first=2)
     try:

@@ -76,7 +76,7 @@ def payload(kind, storage):
         "delivery_id": str(uuid.uuid4()),
         "storage": {"id": storage.id, "type": kind, "title": storage.title, "project": storage.project_id},
         "status": status,
-        "message": _message(storage) if status != "completed" else "",
+        "message": _message(storage, kind) if status != "completed" else "",
         "counts": counts,
         "started_at": started,
         "finished_at": finished,
@@ -84,7 +84,10 @@ def payload(kind, storage):
     }
 
 
-def _message(storage):
+def _message(storage, kind):
+    exports = (storage.meta or {}).get("exports") or {}
+    if kind == "target" and str(storage.status) != "failed" and exports.get("last_error"):
+        return f"{exports.get('failed', 0)} annotation(s) failed; last error: {exports['last_error']}"[:1000]
     lines = [line for line in (storage.traceback or "").strip().splitlines() if line.strip()]
     if lines:
         return lines[-1].strip()[:1000]  # a Python traceback ends with the exception line

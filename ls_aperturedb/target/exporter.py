@@ -165,8 +165,11 @@ def export_open(storage, progress=None, claimable=None):
     rows = claimable if claimable is not None else Link.objects.filter(storage=storage)
     size = conf.get_int("EXPORT_BATCH_SIZE")
     total = Outcome()
+    started = timezone.now()
     while True:
-        outcome = _export_claimed(storage, rows, size)
+        # A row that failed during this run is not claimed again by it (it would be, endlessly: failed rows
+        # are open); the reconcile's backoff retries it.
+        outcome = _export_claimed(storage, rows.exclude(state=State.FAILED, updated_at__gte=started), size)
         if outcome is None:
             return total
         total.add(outcome)
