@@ -2,6 +2,7 @@
 the organization boundary (see ``access``)."""
 import logging
 
+from data_manager import api as dm_api
 from django.conf import settings
 from io_storages.api import (
     ExportStorageDetailAPI,
@@ -187,6 +188,15 @@ class TaskListAPI(OrganizationBoundaryMixin, tasks_api.TaskListAPI):
 
 
 class ProjectNextTaskAPI(OrganizationBoundaryMixin, projects_api.ProjectNextTaskAPI):
+    pass
+
+
+class ProjectActionsAPI(OrganizationBoundaryMixin, dm_api.ProjectActionsAPI):
+    """Data Manager actions (Label Studio's own delete/retrieve actions and ours) on a project of the
+    caller's organization only."""
+
+
+class ProjectActionsFormAPI(OrganizationBoundaryMixin, dm_api.ProjectActionsFormAPI):
     pass
 
 

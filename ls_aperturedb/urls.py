@@ -43,5 +43,8 @@ urlpatterns = [
     # Label Studio's task list and next-task views, which serve any signed-in user, with the same boundary.
     path("api/tasks/", api.TaskListAPI.as_view()),
     path("api/projects/<int:pk>/next/", api.ProjectNextTaskAPI.as_view()),
+    # Label Studio's Data Manager actions run any action on any project id for any signed-in user.
+    path("api/dm/actions/", api.ProjectActionsAPI.as_view()),
+    path("api/dm/actions/<str:action_id>/form/", api.ProjectActionsFormAPI.as_view()),
     *label_studio_urlpatterns,
 ]
