@@ -19,7 +19,7 @@ def test_rapid_edits_of_a_track_end_in_the_last_version(api, adb, user, workers)
     aid = annotate(api, task, [track(frames=((2, 1.0), (8, 2.0)))])
     for i in range(1, 16):
         update(api, aid, [track(frames=((2 + i, float(i)), (20, 50.0))), segments(ranges=((i, i + 2),))])
-    wait_for(lambda: _states(target) == {"exported": 1}, what="the last version exported")
+    wait_for(lambda: _states(target) == {"exported": 1}, timeout=180, what="the last version exported")
 
     assert [(b["ls_frame"], b["frame"]["_frame_number"]) for b in boxes_of(adb, aid)] == [(17, 16), (20, 19)]
     assert [c["_frame_number_range"] for c in clips_of(adb, aid)] == [{"start": 14, "stop": 16}]
