@@ -201,6 +201,8 @@ def test_sync_deletions_removes_only_unannotated(api, project, adb, user):
 
 
 def test_exported_annotations_come_back_once(api, project, adb, user):
+    from ls_aperturedb.ops import installation
+
     uid = add_image(adb, {"width": 64, "height": 48})
     result = [{"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 64,
                "original_height": 48, "value": {"x": 1, "y": 1, "width": 10, "height": 10, "rotation": 0,
@@ -209,7 +211,7 @@ def test_exported_annotations_come_back_once(api, project, adb, user):
         adb.query([{"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["==", uid]}}},
                    {"AddEntity": {"_ref": 2, "class": "LS_annotation", "properties": {
                        "ls_annotation_id": annotation_id, "ls_project_id": project_id, "ls_task_id": 1,
-                       "completed_by": user.email, "result": json.dumps(result), "was_cancelled": False,
+                       "ls_installation": installation.current(), "completed_by": user.email, "result": json.dumps(result), "was_cancelled": False,
                        "ground_truth": False, "lead_time": 3.5,
                        "created_at": {"_date": "2024-05-01T10:00:00+00:00"}}}},
                    {"AddConnection": {"class": "LS_annotation_image", "src": 2, "dst": 1}}])
