@@ -24,7 +24,7 @@ def test_rapid_edits_of_a_track_end_in_the_last_version(api, adb, user, workers)
     assert [(b["ls_frame"], b["frame"]["_frame_number"]) for b in boxes_of(adb, aid)] == [(17, 16), (20, 19)]
     assert [c["_frame_number_range"] for c in clips_of(adb, aid)] == [{"start": 14, "stop": 16}]
     # Every intermediate version added its frame at most once; the frames stay, the boxes moved on.
-    assert all(len(frames_at(adb, video, n)) == 1 for n in range(2, 17) if n not in (5, 10, 15))
+    assert all(len(frames_at(adb, video, n)) <= 1 for n in range(2, 17))
     [entity] = annotations_in(adb, aid)
     from tasks.models import Annotation
 
