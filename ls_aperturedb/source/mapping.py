@@ -161,6 +161,12 @@ def _region_id(uid, ring=None):
     return base if ring is None else f"{base}_{ring}"
 
 
+def percent_box(coordinates, width, height):
+    """A box's pixel ``_coordinates`` as Label Studio's ``x, y, width, height`` (percent of the image)."""
+    return {"x": coordinates["x"] * 100.0 / width, "y": coordinates["y"] * 100.0 / height,
+            "width": coordinates["width"] * 100.0 / width, "height": coordinates["height"] * 100.0 / height}
+
+
 def _labels(entity, control, report):
     label = entity.get("_label")
     if label is None or label == "":
@@ -193,10 +199,8 @@ def prediction(record, mapping, size, report):
             if score is not None:
                 scores.append(score)
             if kind == "box":
-                c = entity["_coordinates"]
-                value = {"x": c["x"] * 100.0 / width, "y": c["y"] * 100.0 / height,
-                         "width": c["width"] * 100.0 / width, "height": c["height"] * 100.0 / height,
-                         "rotation": 0, "rectanglelabels": labels}
+                value = {**percent_box(entity["_coordinates"], width, height), "rotation": 0,
+                         "rectanglelabels": labels}
                 result.append({"id": _region_id(entity.get("_uniqueid")), "from_name": control.name,
                                "type": "rectanglelabels", **common, "value": value, **extra})
                 continue
@@ -232,10 +236,15 @@ def check_prediction(interface, pred, record, mapping, report, cache=None):
         return True
     if cache is not None and _cached_valid(interface, pred, checked, cache):
         return True
-    errors = interface.validate_prediction({**pred, "result": checked}, return_errors=True)
+    return validate_regions(interface, pred, checked, report, f"image {record.uid}")
+
+
+def validate_regions(interface, pred, regions, report, subject):
+    """``validate_prediction`` over ``pred`` with only ``regions``; a failure is counted and explained."""
+    errors = interface.validate_prediction({**pred, "result": regions}, return_errors=True)
     if errors:
         report.invalid_predictions += 1
-        report.explain(f"image {record.uid}: prediction does not validate: {'; '.join(map(str, errors))[:500]}")
+        report.explain(f"{subject}: prediction does not validate: {'; '.join(map(str, errors))[:500]}")
         return False
     return True
 

@@ -24,7 +24,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ls_aperturedb.labeling_config import VideoTarget
-from ls_aperturedb.source.mapping import _region_id, _score, uri
+from ls_aperturedb.source import mapping as image_mapping
+from ls_aperturedb.source.mapping import _region_id, _score, percent_box, validate_regions
 
 # System properties of a video (Cookbook notebooks/simple/Videos.ipynb, recorded FindVideo reply).
 VIDEO_PROPERTIES = ("_fps", "_frame_count", "_duration_us", "_frame_width", "_frame_height")
@@ -95,10 +96,7 @@ def frame_rate_problem(fps, target):
 def task_data(record, mapping):
     """``{video key: aperturedb://<storage>/<uid>, chosen properties..., frame-rate key: _fps}``."""
     target = mapping.target
-    data = {target.data_key: uri(mapping.storage_id, record.uid)}
-    for name in mapping.properties:
-        if name in record.properties and name != target.data_key:
-            data[name] = record.properties[name]
+    data = image_mapping.task_data(record, mapping)
     fps = _number(record.properties.get("_fps"))
     if target.frame_rate_key and fps and target.frame_rate_key != target.data_key:
         data[target.frame_rate_key] = fps
@@ -155,11 +153,9 @@ def _timeline(record, mapping, report, fps, frame_count):
 
 
 def _keyframe(frame_number, box, width, height, fps):
-    c = box["_coordinates"]
     frame = ls_frame(frame_number)
     return {"frame": frame, "enabled": True, "rotation": 0, "time": frame / fps,
-            "x": c["x"] * 100.0 / width, "y": c["y"] * 100.0 / height,
-            "width": c["width"] * 100.0 / width, "height": c["height"] * 100.0 / height}
+            **percent_box(box["_coordinates"], width, height)}
 
 
 def _tracks(record, mapping, report, fps, frame_count, duration):
@@ -243,9 +239,4 @@ def check_prediction(interface, pred, record, mapping, report):
     checked = [r for r in pred["result"] if set(r["value"].get(attr[r["type"]], ())) <= known.get(r["from_name"], set())]
     if not checked:
         return True
-    errors = interface.validate_prediction({**pred, "result": checked}, return_errors=True)
-    if errors:
-        report.invalid_predictions += 1
-        report.explain(f"video {record.uid}: prediction does not validate: {'; '.join(map(str, errors))[:500]}")
-        return False
-    return True
+    return validate_regions(interface, pred, checked, report, f"video {record.uid}")
