@@ -11,8 +11,8 @@ from ..constraints import parse_properties
 from ..errors import STATUS_OK
 from ..store import BLOB
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (add_blob_indexes, apply_connect, bind_objects, blob_order, conditional_existing,
-                     delete_objects, exists_response, find_response, select_objects, update_objects)
+from .common import (apply_connect, bind_objects, conditional_existing, delete_objects, exists_response,
+                     find_with_blobs, select_objects, stored_blobs, update_objects)
 
 
 def add_blob(txn, name, p):
@@ -29,14 +29,7 @@ def add_blob(txn, name, p):
 
 
 def find_blob(txn, name, p):
-    sel = select_objects(txn, name, p, BLOB)
-    blobs = p.get("blobs", False)
-    resp = find_response(name, p, sel, blobs=blobs)
-    if blobs and sel.items:
-        start = len(txn.out_blobs)
-        txn.out_blobs.extend(o.blob for o in blob_order(sel.items, sel.sources, resp))
-        add_blob_indexes(resp, start)
-    return resp
+    return find_with_blobs(txn, name, p, select_objects(txn, name, p, BLOB), stored_blobs)
 
 
 COMMANDS = {

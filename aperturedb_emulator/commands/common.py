@@ -297,6 +297,24 @@ def blob_order(items, sources, resp, key="entities"):
     return [it for grp in groups.values() for it in grp]
 
 
+def find_with_blobs(txn, name, p, sel, blobs_of, extras=None, wants_extras=False):
+    """A Find* reply; with ``blobs: true`` (default false) the selected items' bytes follow the
+    transaction's earlier blobs in reply order, each entity's ``_blob_index`` naming its own.
+    ``blobs_of`` turns the items, in that order, into their bytes."""
+    blobs = p.get("blobs", False)
+    resp = find_response(name, p, sel, extras, wants_extras=wants_extras, blobs=blobs)
+    if blobs and sel.items:
+        start = len(txn.out_blobs)
+        txn.out_blobs.extend(blobs_of(blob_order(sel.items, sel.sources, resp)))
+        add_blob_indexes(resp, start)
+    return resp
+
+
+def stored_blobs(items):
+    """The bytes each item was added with (``blobs_of`` for find_with_blobs)."""
+    return (o.blob for o in items)
+
+
 def add_blob_indexes(resp, start, key="entities"):
     """blobs: true -> "blobs_start" and one "_blob_index" per entity (in reply order)."""
     resp["blobs_start"] = start

@@ -13,9 +13,9 @@ import numpy as np
 from ..constraints import compile_constraints, parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (_connected_spec, add_blob_indexes, apply_connect, bind_objects, blob_order,
-                     conditional_existing, exists_response, find_response, page, select_objects,
-                     Selection, sort_items, parse_sort, targets, update_objects)
+from .common import (_connected_spec, apply_connect, bind_objects, conditional_existing, exists_response,
+                     find_response, find_with_blobs, page, select_objects, Selection, sort_items,
+                     parse_sort, stored_blobs, targets, update_objects)
 from .vectors import DESCRIPTOR, SET, SET_TO_DESCRIPTOR, index_for, knn
 
 # docs.aperturedata.io AddDescriptorSet: engines FaissFlat (default), FaissIVFFlat, TileDBDense,
@@ -180,13 +180,7 @@ def find_descriptor(txn, name, p):
         sel = select_objects(txn, name, q, DESCRIPTOR, label_key="with_label")
     extras = _descriptor_extras(p, dist)
     wants = bool(p.get("labels") or (p.get("distances") and dist is not None))
-    blobs = p.get("blobs", False)
-    resp = find_response(name, p, sel, extras, wants_extras=wants, blobs=blobs)
-    if blobs and sel.items:
-        start = len(txn.out_blobs)
-        txn.out_blobs.extend(o.blob for o in blob_order(sel.items, sel.sources, resp))
-        add_blob_indexes(resp, start)
-    return resp
+    return find_with_blobs(txn, name, p, sel, stored_blobs, extras, wants_extras=wants)
 
 
 def _knn_selection(txn, name, p, s):

@@ -11,8 +11,8 @@ from ..constraints import parse_properties
 from ..errors import ParameterError, QueryError, STATUS_OK
 from .. import video_codec
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, UPDATE_PARAMS
-from .common import (add_blob_indexes, apply_connect, bind_objects, blob_order, conditional_existing,
-                     exists_response, find_response, targets, update_props)
+from .common import (apply_connect, bind_objects, conditional_existing, exists_response, find_with_blobs,
+                     targets, update_objects)
 from .images import apply_operations, check_operations, encode
 from .positions import FRACTION, FRAME, TIME, check_point, check_range, one_of, within
 from .videos import (FRAME_TO_VIDEO, MEDIA_FIND, delete_with_boxes, one_video, parent_video,
@@ -120,22 +120,11 @@ def find_frame(txn, name, p):
     q = with_video_ref(p, FRAME_TO_VIDEO)
     sel = select_media(txn, name, q, FRAME_CLASS, _frame_filter(name, p))
     extras, wants = _extras(p)
-    blobs = p.get("blobs", False)
-    resp = find_response(name, q, sel, extras, wants_extras=wants, blobs=blobs)
-    if blobs and sel.items:
-        ordered = blob_order(sel.items, sel.sources, resp)
+
+    def encoded_frames(ordered):
         images = frame_images(txn, name, ordered)
-        start = len(txn.out_blobs)
-        for f in ordered:
-            txn.out_blobs.append(encode_frame(name, images[f.oid], p))
-        add_blob_indexes(resp, start)
-    return resp
-
-
-def update_frame(txn, name, p):
-    items = targets(txn, name, p, FRAME_CLASS)
-    update_props(txn, name, p, items)
-    return {"status": STATUS_OK, "count": len(items)}
+        return (encode_frame(name, images[f.oid], p) for f in ordered)
+    return find_with_blobs(txn, name, q, sel, encoded_frames, extras, wants_extras=wants)
 
 
 def delete_frame(txn, name, p):
@@ -160,6 +149,6 @@ COMMANDS = {
                                       "as_format": "str", "frame_numbers": "bool", "time_offsets": "bool",
                                       "time_fractions": "bool", **{k: "dict" for k in IN_RANGE}},
                          check=_check_find),
-    "UpdateFrame": Command(update_frame, dict(UPDATE_PARAMS)),
+    "UpdateFrame": Command(lambda txn, name, p: update_objects(txn, name, p, FRAME_CLASS), dict(UPDATE_PARAMS)),
     "DeleteFrame": Command(delete_frame, dict(DELETE_PARAMS)),
 }

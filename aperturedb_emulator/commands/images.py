@@ -6,8 +6,8 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import IMAGE_EXISTS, ParameterError, QueryError, STATUS_OK
 from ..store import BBOX_TO_IMAGE, IMAGE, POLYGON_TO_IMAGE
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (add_blob_indexes, apply_connect, blob_order, bind_objects, conditional_existing,
-                     exists_response, find_response, select_objects, targets, update_props)
+from .common import (apply_connect, bind_objects, conditional_existing, exists_response, find_with_blobs,
+                     select_objects, targets, update_props)
 from ..constraints import parse_properties
 
 FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "tif": "TIFF", "tiff": "TIFF",
@@ -139,15 +139,8 @@ def find_image(txn, name, p):
     """blobs defaults to false: FindImage reference lists "blobs ... (Default: false)" and the
     Cookbook's recorded FindImage without "blobs" has no blobs_start/_blob_index
     (notebooks/simple/Images.ipynb, server 0.17.23)."""
-    sel = select_objects(txn, name, p, IMAGE)
-    blobs = p.get("blobs", False)
-    resp = find_response(name, p, sel, blobs=blobs)
-    if blobs and sel.items:
-        start = len(txn.out_blobs)
-        for o in blob_order(sel.items, sel.sources, resp):
-            txn.out_blobs.append(image_bytes(name, o, p))
-        add_blob_indexes(resp, start)
-    return resp
+    return find_with_blobs(txn, name, p, select_objects(txn, name, p, IMAGE),
+                           lambda items: (image_bytes(name, o, p) for o in items))
 
 
 def update_image(txn, name, p):

@@ -11,9 +11,9 @@ from ..store import BBOX
 from .. import video_codec
 from . import batch
 from .base import ADD_PARAMS, Command, DELETE_PARAMS, FIND_PARAMS, UPDATE_PARAMS
-from .common import (Selection, add_blob_indexes, apply_connect, bind_objects, blob_order,
-                     conditional_existing, exists_response, find_response, match_objects, page,
-                     targets, update_props)
+from .common import (Selection, apply_connect, bind_objects, conditional_existing, delete_objects,
+                     exists_response, find_response, find_with_blobs, match_objects, page, stored_blobs,
+                     targets, update_objects)
 from .positions import (IN_RANGE_KEYS, RANGE_KEYS, RANGE_NAMES, TIME, check_range, one_of,
                         stored_bounds, within)
 
@@ -108,20 +108,7 @@ def add_video(txn, name, p):
 def find_video(txn, name, p):
     """blobs defaults to false (docs.aperturedata.io/commands/FindVideo.html); the stored video
     comes back whole, as added."""
-    sel = select_media(txn, name, p, VIDEO)
-    blobs = p.get("blobs", False)
-    resp = find_response(name, p, sel, blobs=blobs)
-    if blobs and sel.items:
-        start = len(txn.out_blobs)
-        txn.out_blobs.extend(o.blob for o in blob_order(sel.items, sel.sources, resp))
-        add_blob_indexes(resp, start)
-    return resp
-
-
-def update_video(txn, name, p):
-    items = targets(txn, name, p, VIDEO)
-    update_props(txn, name, p, items)
-    return {"status": STATUS_OK, "count": len(items)}
+    return find_with_blobs(txn, name, p, select_media(txn, name, p, VIDEO), stored_blobs)
 
 
 def delete_video(txn, name, p):
@@ -200,19 +187,6 @@ def find_clip(txn, name, p):
     return find_response(name, q, sel, _range_extra(p))
 
 
-def update_clip(txn, name, p):
-    items = targets(txn, name, p, CLIP)
-    update_props(txn, name, p, items)
-    return {"status": STATUS_OK, "count": len(items)}
-
-
-def delete_clip(txn, name, p):
-    items = targets(txn, name, p, CLIP)
-    for o in items:
-        txn.store.delete_object(o)
-    return {"status": STATUS_OK, "count": len(items)}
-
-
 MEDIA_FIND = {**FIND_PARAMS, "blobs": "bool", "video_ref": "int", "with_label": "str"}
 COMMANDS = {
     "AddVideo": Command(add_video, {**ADD_PARAMS, **{k: "any" for k in (
@@ -221,7 +195,7 @@ COMMANDS = {
     "FindVideo": Command(find_video, {**FIND_PARAMS, "blobs": "bool", **{k: "any" for k in (
         "as_codec", "as_container", "operations", "urls", "with_url")}},
         check=not_implemented("as_codec", "as_container", "operations", "urls", "with_url")),
-    "UpdateVideo": Command(update_video, dict(UPDATE_PARAMS)),
+    "UpdateVideo": Command(lambda txn, name, p: update_objects(txn, name, p, VIDEO), dict(UPDATE_PARAMS)),
     "DeleteVideo": Command(delete_video, dict(DELETE_PARAMS)),
     "AddClip": Command(add_clip, {**ADD_PARAMS, "video_ref": "int", "label": "str",
                                   **{k: "dict" for k in RANGE_KEYS}}, required=("video_ref",)),
@@ -230,6 +204,6 @@ COMMANDS = {
                                                           "fast_cut")}},
                         check=not_implemented("blobs", "as_container", "as_codec", "operations",
                                               "fast_cut", allow={"blobs": False})),
-    "UpdateClip": Command(update_clip, dict(UPDATE_PARAMS)),
-    "DeleteClip": Command(delete_clip, dict(DELETE_PARAMS)),
+    "UpdateClip": Command(lambda txn, name, p: update_objects(txn, name, p, CLIP), dict(UPDATE_PARAMS)),
+    "DeleteClip": Command(lambda txn, name, p: delete_objects(txn, name, p, CLIP), dict(DELETE_PARAMS)),
 }
