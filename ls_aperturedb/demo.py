@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 USER, PASSWORD, TOKEN = "demo@example.com", "demo12345", "ls-aperturedb-demo-token"
@@ -174,23 +175,47 @@ class Demo:
                                     "--password", PASSWORD, "--user-token", TOKEN], env)
         self.wait_for("Label Studio", self.healthy, 300)
 
-    def prepare_project(self):
-        projects = self.api("GET", "/api/projects?title=ApertureDB%20demo")
+    def find_or_create_project(self, title, label_config):
+        """The id of the project titled ``title``, created with ``label_config`` on first start."""
+        projects = self.api("GET", f"/api/projects?title={urllib.parse.quote(title)}")
         projects = projects.get("results", projects) if isinstance(projects, dict) else projects
-        project = next((p for p in projects if p["title"] == "ApertureDB demo"), None)
+        project = next((p for p in projects if p["title"] == title), None)
         if project is None:
-            project = self.api("POST", "/api/projects", {"title": "ApertureDB demo", "label_config": LABEL_CONFIG})
-        pid = project["id"]
-        connection = {"hostname": "127.0.0.1", "port": self.adb_port, "username": "admin", "password": "admin",
-                      "use_ssl": False, "project": pid}
+            project = self.api("POST", "/api/projects", {"title": title, "label_config": label_config})
+        return project["id"]
+
+    def connection_fields(self, pid):
+        """Storage fields that point a storage of project ``pid`` at this run's emulator."""
+        return {"hostname": "127.0.0.1", "port": self.adb_port, "username": "admin", "password": "admin",
+                "use_ssl": False, "project": pid}
+
+    def reuse_or_create_storage(self, path, storages, connection, new_fields):
+        """The first of ``storages`` (listed at ``path``) pointed at this run's emulator (its port changes
+        between starts), else a new storage there with ``new_fields``."""
+        if storages:
+            return self.api("PATCH", f"{path}/{storages[0]['id']}", connection)
+        return self.api("POST", path, {**connection, **new_fields})
+
+    def sync(self, source, storage_name, sync_name, finished):
+        """Sync the source storage and wait until its status is one of ``finished``."""
+        say(f"syncing the ApertureDB {storage_name} storage")
+        self.api("POST", f"/api/storages/aperturedb/{source['id']}/sync")
+
+        def synced():
+            status = self.api("GET", f"/api/storages/aperturedb/{source['id']}")
+            if status["status"] == "failed":
+                raise SystemExit(f"{sync_name} failed: {status.get('traceback')}")
+            return status["status"] in finished
+
+        self.wait_for(f"the {sync_name}", synced, 300)
+
+    def prepare_project(self):
+        pid = self.find_or_create_project("ApertureDB demo", LABEL_CONFIG)
+        connection = self.connection_fields(pid)
         sources = self.api("GET", f"/api/storages/aperturedb?project={pid}")
-        if sources:
-            source = self.api("PATCH", f"/api/storages/aperturedb/{sources[0]['id']}", connection)
-        else:
-            source = self.api("POST", "/api/storages/aperturedb", {
-                **connection, "title": "Sample images", "include_regions": True,
-                "properties": ["dataset", "split"], "constraints": {"dataset": ["==", "seed"]},
-                "similar_set": "image_colors"})
+        source = self.reuse_or_create_storage("/api/storages/aperturedb", sources, connection, {
+            "title": "Sample images", "include_regions": True, "properties": ["dataset", "split"],
+            "constraints": {"dataset": ["==", "seed"]}, "similar_set": "image_colors"})
         if not any(s["title"] == "Similar images (pool)" for s in sources):
             # Data Manager: select tasks > Actions > Import similar from ApertureDB > this storage.
             self.api("POST", "/api/storages/aperturedb", {
@@ -198,57 +223,24 @@ class Demo:
                 "properties": ["dataset", "split"], "constraints": {"dataset": ["==", "pool"]},
                 "similar_set": "image_colors", "similar_k": 3})
         targets = self.api("GET", f"/api/storages/export/aperturedb?project={pid}")
-        if targets:
-            self.api("PATCH", f"/api/storages/export/aperturedb/{targets[0]['id']}", connection)
-        else:
-            self.api("POST", "/api/storages/export/aperturedb",
-                     {**connection, "title": "Annotations back to ApertureDB", "can_delete_objects": True})
-        say("syncing the ApertureDB source storage")
-        self.api("POST", f"/api/storages/aperturedb/{source['id']}/sync")
-
-        def synced():
-            status = self.api("GET", f"/api/storages/aperturedb/{source['id']}")
-            if status["status"] == "failed":
-                raise SystemExit(f"sync failed: {status.get('traceback')}")
-            return status["status"] == "completed"
-
-        self.wait_for("the sync", synced, 300)
+        self.reuse_or_create_storage("/api/storages/export/aperturedb", targets, connection, {
+            "title": "Annotations back to ApertureDB", "can_delete_objects": True})
+        self.sync(source, "source", "sync", ("completed",))
         tasks = self.api("GET", f"/api/projects/{pid}")["task_number"]
         return pid, tasks
 
     def prepare_video_project(self):
         """The "Video" project: videos as tasks, clips and tracked boxes as predictions, annotations back."""
-        projects = self.api("GET", f"/api/projects?title={VIDEO_PROJECT}")
-        projects = projects.get("results", projects) if isinstance(projects, dict) else projects
-        project = next((p for p in projects if p["title"] == VIDEO_PROJECT), None)
-        if project is None:
-            project = self.api("POST", "/api/projects", {"title": VIDEO_PROJECT, "label_config": VIDEO_CONFIG})
-        pid = project["id"]
-        connection = {"hostname": "127.0.0.1", "port": self.adb_port, "username": "admin", "password": "admin",
-                      "use_ssl": False, "project": pid}
+        pid = self.find_or_create_project(VIDEO_PROJECT, VIDEO_CONFIG)
+        connection = self.connection_fields(pid)
         sources = self.api("GET", f"/api/storages/aperturedb?project={pid}")
-        if sources:
-            source = self.api("PATCH", f"/api/storages/aperturedb/{sources[0]['id']}", connection)
-        else:
-            source = self.api("POST", "/api/storages/aperturedb", {
-                **connection, "title": "Sample videos", "media_kind": "videos", "include_regions": True,
-                "properties": ["name"], "constraints": {"dataset": ["==", VIDEO_DATASET]}})
+        source = self.reuse_or_create_storage("/api/storages/aperturedb", sources, connection, {
+            "title": "Sample videos", "media_kind": "videos", "include_regions": True,
+            "properties": ["name"], "constraints": {"dataset": ["==", VIDEO_DATASET]}})
         targets = self.api("GET", f"/api/storages/export/aperturedb?project={pid}")
-        if targets:
-            self.api("PATCH", f"/api/storages/export/aperturedb/{targets[0]['id']}", connection)
-        else:
-            self.api("POST", "/api/storages/export/aperturedb",
-                     {**connection, "title": "Video annotations back to ApertureDB", "can_delete_objects": True})
-        say("syncing the ApertureDB video storage")
-        self.api("POST", f"/api/storages/aperturedb/{source['id']}/sync")
-
-        def synced():
-            status = self.api("GET", f"/api/storages/aperturedb/{source['id']}")
-            if status["status"] == "failed":
-                raise SystemExit(f"video sync failed: {status.get('traceback')}")
-            return status["status"] in ("completed", "completed_with_errors")
-
-        self.wait_for("the video sync", synced, 300)
+        self.reuse_or_create_storage("/api/storages/export/aperturedb", targets, connection, {
+            "title": "Video annotations back to ApertureDB", "can_delete_objects": True})
+        self.sync(source, "video", "video sync", ("completed", "completed_with_errors"))
         return pid, self.api("GET", f"/api/projects/{pid}")["task_number"]
 
     def run(self):
