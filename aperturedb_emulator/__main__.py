@@ -23,13 +23,15 @@ def main(argv=None):
     ap.add_argument("--seed-scale", type=int, default=1, help="enlarge seeded images (1: 48-120 px wide)")
     ap.add_argument("--seed-videos", type=int, default=0,
                     help="generate N demo videos (WebM/VP9) with labelled clips and tracked boxes on frames")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="delay each reply by this many ms, as a network round trip to a remote server would")
     args = ap.parse_args(argv)
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
     srv = EmulatorServer(host=args.host, port=args.port, username=args.username,
                          password=args.password, data_dir=args.data_dir, tls=args.tls,
                          cert_file=args.cert, key_file=args.key,
-                         max_message_size=args.max_message_size).start()
+                         max_message_size=args.max_message_size, latency_ms=args.latency_ms).start()
     if args.seed:
         from .seed import seed
         seed(srv, args.seed, scale=args.seed_scale)

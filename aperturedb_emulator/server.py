@@ -10,6 +10,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 
 from . import executor, wire
 from .auth import Auth
@@ -24,8 +25,11 @@ AUTH_COMMANDS = ("Authenticate", "RefreshToken")
 class EmulatorServer:
     def __init__(self, host="127.0.0.1", port=0, username="admin", password="admin",
                  data_dir=None, tls=False, cert_file=None, key_file=None,
-                 max_message_size=256 * 1024 * 1024, session_ttl=3600, refresh_ttl=86400):
+                 max_message_size=256 * 1024 * 1024, session_ttl=3600, refresh_ttl=86400, latency_ms=0):
         self.host = host
+        # A test instrument, not server behaviour: each reply waits this long before it is sent, as a
+        # network round trip to a remote ApertureDB (ApertureDB Cloud) would make a client wait.
+        self.latency = latency_ms / 1000
         self.port = port
         self.data_dir = data_dir
         self.tls = tls
@@ -163,9 +167,9 @@ class EmulatorServer:
                     reply = {"status": STATUS_ERROR,
                              "info": f"Message of {e.size} bytes exceeds the maximum message size "
                                      f"of {self.max_message_size} bytes"}
-                    wire.send_frame(conn, wire.build_message(json.dumps(reply)))
+                    self._send(conn, wire.build_message(json.dumps(reply)))
                     continue
-                wire.send_frame(conn, self._handle(data))
+                self._send(conn, self._handle(data))
         except (wire.ConnectionClosed, OSError, ssl.SSLError):
             pass
         finally:
@@ -175,6 +179,11 @@ class EmulatorServer:
             except OSError:
                 pass
 
+    def _send(self, conn, frame):
+        if self.latency:
+            time.sleep(self.latency)
+        wire.send_frame(conn, frame)
+
     def _handshake(self, conn):
         hello = wire.recv_frame(conn, 64)
         if len(hello) != wire.HELLO.size:
@@ -182,7 +191,7 @@ class EmulatorServer:
         version, protocol = wire.HELLO.unpack(hello)
         allowed = wire.PROTOCOL_TCP | (wire.PROTOCOL_TLS if self.tls else 0)
         agreed = protocol & allowed
-        wire.send_frame(conn, wire.HELLO.pack(wire.PROTOCOL_VERSION, agreed))
+        self._send(conn, wire.HELLO.pack(wire.PROTOCOL_VERSION, agreed))
         if agreed != protocol or agreed == 0:
             return None
         if agreed == wire.PROTOCOL_TLS:

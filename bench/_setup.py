@@ -51,8 +51,11 @@ import io, sys, random
 from PIL import Image
 from aperturedb_emulator.server import EmulatorServer
 from aperturedb_emulator.executor import execute
-n, k = int(sys.argv[1]), int(sys.argv[2])
+n, k, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 srv = EmulatorServer(port=0).start()
+# The same store behind a second port whose replies wait ``latency`` ms (a remote ApertureDB).
+lag = EmulatorServer(port=0, latency_ms=latency).start()
+lag.store = srv.store
 blobs = []
 for w, h in ((64, 48), (80, 60), (96, 72), (120, 90)):
     out = io.BytesIO(); Image.new("RGB", (w, h), (w, 90, h)).save(out, format="JPEG"); blobs.append((w, h, out.getvalue()))
@@ -70,18 +73,19 @@ for lo in range(0, n, 500):
         b.append(blob)
     reply, _ = execute(srv.store, q, b)
     assert isinstance(reply, list), reply
-print(srv.port, flush=True)
+print(srv.port, lag.port, flush=True)
 sys.stdin.read()
 """
 
 
 class Emulator:
-    """The emulator in its own process (so it does not share the GIL with the code measured)."""
+    """The emulator in its own process (so it does not share the GIL with the code measured), on
+    ``port``, and on ``remote_port`` with every reply ``latency_ms`` late."""
 
-    def __init__(self, images, boxes):
-        self.proc = subprocess.Popen([sys.executable, "-c", EMULATOR, str(images), str(boxes)], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.port = int(self.proc.stdout.readline())
+    def __init__(self, images, boxes, latency_ms=0):
+        self.proc = subprocess.Popen([sys.executable, "-c", EMULATOR, str(images), str(boxes), str(latency_ms)],
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.port, self.remote_port = map(int, self.proc.stdout.readline().split())
 
     def stop(self):
         self.proc.stdin.close()

@@ -34,6 +34,11 @@ DEFAULTS = {
     "VIDEO_CACHE_DIR": "",
     "VIDEO_CACHE_MB": "2048",
     "SYNC_BATCH_SIZE": "1000",
+    # Import sync: pages listed, fetched and mapped ahead while one is written (hides a remote
+    # ApertureDB's round trips; memory grows with it: about one page of objects each).
+    "SYNC_PAGES_IN_FLIGHT": "4",
+    # Import sync: Celery workers one sync is spread over (source/ranges.py); 1 keeps it in one worker.
+    "SYNC_WORKERS": "1",
     # Export: annotations per ApertureDB transaction during a target Sync or reconcile.
     "EXPORT_BATCH_SIZE": "200",
     # Export: a worker's lease on an outbox row; a killed worker's rows are retried after it.

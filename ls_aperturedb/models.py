@@ -230,6 +230,33 @@ class ApertureDBImportStorageLink(ImportStorageLink):
         constraints = [models.UniqueConstraint(fields=["storage", "key"], name="adb_import_link_unique_key")]
 
 
+class ApertureDBSyncRange(models.Model):
+    """Pages ``first_page`` .. ``end_page`` (exclusive) of one sync spread over workers (source/ranges.py).
+
+    ``owner`` is the participant holding the range; every page it writes first updates this row where
+    it is still the owner, so a participant that took the range over (``heartbeat`` stale) can never
+    interleave with it. ``next_page`` and ``counts`` move with each page's commit. The run's first range
+    also records in ``finisher`` which participant finishes the run.
+    """
+
+    storage = models.ForeignKey(ApertureDBImportStorage, on_delete=models.CASCADE, related_name="ranges")
+    run = models.CharField(max_length=64)
+    first_page = models.IntegerField()
+    end_page = models.IntegerField()
+    next_page = models.IntegerField()
+    total = models.IntegerField(help_text="Objects in the listing the run pages through")
+    batch_size = models.IntegerField()
+    owner = models.CharField(max_length=128, blank=True, default="")
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    takeovers = models.IntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    finisher = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["storage", "run", "first_page"], name="adb_sync_range_unique")]
+
+
 class ApertureDBExportStorage(ApertureDBStorageMixin, ExportStorage):
     cleanup_on_delete = models.BooleanField(
         _("clean up on delete"), default=False,

@@ -33,6 +33,14 @@ def import_sync(self, storage_id, run, selection=None):
     run_sync(storage_id, run, selection)
 
 
+@shared_task(bind=True, name="ls_aperturedb.tasks.import_sync_part")
+def import_sync_part(self, storage_id, run):
+    """One more worker on a sync spread over workers (source/ranges.py)."""
+    from ls_aperturedb.source.importer import join_sync
+
+    join_sync(storage_id, run)
+
+
 def start_import_sync(storage, selection=None):
     """Queue the storage's sync (a no-op while one is alive) and wake the worker. ``selection``: a one-off
     selection instead of the storage's (``{"tasks": [ids], "k": n}``, the Data Manager's "Import similar")."""

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ls_aperturedb import conf
 from ls_aperturedb.labeling_config import LabelingConfigProblem
-from ls_aperturedb.source import kinds
+from ls_aperturedb.source import kinds, ranges
 from ls_aperturedb.source.query import parse_ids
 from ls_aperturedb.source.selection import SelectionProblem
 from ls_aperturedb.source.sync import ListingChanged, Superseded, Sync, _model
@@ -104,17 +104,35 @@ def run_sync(storage_id, run, selection=None):
         logger.info("import sync %s of storage %s superseded or already run; skipping", run, storage_id)
         return
     storage.refresh_from_db()
+    _run(storage, run, lambda sync: ranges.coordinate(sync) if ranges.spreads(sync) else (sync.run() or True),
+         selection)
+
+
+def join_sync(storage_id, run):
+    """Take part in the running sync ``run`` spread over workers (``ranges``); a no-op once it ended."""
+    Model = _model()
+    storage = Model.objects.filter(pk=storage_id, last_sync_job=run, status=Model.Status.IN_PROGRESS).first()
+    if storage is None:
+        logger.info("import sync %s of storage %s no longer running; part skipped", run, storage_id)
+        return
+    _run(storage, run, ranges.take_part)
+
+
+def _run(storage, run, body, selection=None):
+    """``body(sync)`` (``True`` when this process finished the run), then the outcome recorded."""
+    Model = _model()
     sync = None
     try:
         sync = Sync(storage, run, selection)
-        sync.run()
+        if not body(sync):
+            return  # a participant of a spread run that another one finishes
         errors = sync.report.errors  # e.g. videos whose regions a frame-rate mismatch kept out
         _record(storage, run, Model.Status.COMPLETED_WITH_ERRORS if errors else Model.Status.COMPLETED, sync._meta(),
                 traceback="\n".join(errors) or None)
     except Superseded:
-        logger.warning("import sync %s of storage %s was superseded", run, storage_id)
+        logger.warning("import sync %s of storage %s was superseded", run, storage.pk)
     except Exception as exc:
-        logger.warning("import sync %s of storage %s failed: %s", run, storage_id, exc, exc_info=True)
+        logger.warning("import sync %s of storage %s failed: %s", run, storage.pk, exc, exc_info=True)
         meta = sync._meta() if sync is not None else dict(storage.meta or {})
         _record(storage, run, Model.Status.FAILED, meta, traceback=_readable(exc, storage))
 

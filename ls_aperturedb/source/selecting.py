@@ -91,6 +91,9 @@ class PlainListing:
     def page(self, number):
         return self.base.page(number)
 
+    def page_count(self):
+        return self.base.page_count()
+
     def extras(self, uid):
         return {}
 
@@ -122,6 +125,9 @@ class ComputedListing:
             self.distances = {uid: distance for uid, distance in chosen if distance is not None}
         start = number * self.batch_size
         return self.images[start:start + self.batch_size], start + self.batch_size >= len(self.images)
+
+    def page_count(self):
+        return None if self.images is None else max(1, -(-len(self.images) // self.batch_size))
 
     def extras(self, uid):
         if self.distance_field and uid in self.distances:

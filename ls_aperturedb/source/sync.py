@@ -16,8 +16,10 @@ batch of them is deleted in a transaction that locks their tasks and re-checks, 
 has an annotation or a draft.
 """
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -62,72 +64,116 @@ class Sync:
         self.counts = {"images_seen": 0, "tasks_created": 0, "tasks_existed": 0, "tombstones": 0,
                        "predictions_created": 0, "annotations_imported": 0}
         self.started = time.monotonic()
+        self.timings, self._timing_lock = {}, threading.Lock()
+        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
+        self.use_listing(None, batch)
+        self.range = self.ranges = None  # a run spread over workers (source/ranges.py): its range, all ranges
+        self.page = 0  # the page being written
 
     # ------------------------------------------------------------ the batch loop
     def run(self):
-        storage = self.storage
-        cap = storage.limit
-        probe = storage.links.exists()  # a re-sync lists ids first and fetches only what is new
-        batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
-        listing = self.listing = listing_for(self.selection, Listing(self.pool, self.query, batch), self.pool,
-                                             self.query.constraints, batch, self._linked)
-        number, complete = 0, True
-        ahead = None  # (page number, future): the next page, fetched and mapped while this one is written
-        with ThreadPoolExecutor(1, thread_name_prefix="adb-sync-ahead") as worker:
-            while True:
+        self.finish(self.pages(0, None, probe=self.storage.links.exists()))
+
+    def use_listing(self, total, batch_size):
+        """Page the listing in batches of ``batch_size``; ``total``: the size a first read found."""
+        self.listing = listing_for(self.selection, Listing(self.pool, self.query, batch_size, total), self.pool,
+                                   self.query.constraints, batch_size, self._linked)
+
+    def finish(self, complete):
+        """After the last page: deletions (when every page was read) and Label Studio's own end-of-scan work."""
+        if self.storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists part
+            self._delete_gone()
+        with self.timed("label_studio"):
+            self._finalize()
+
+    def pages(self, first, end, probe):
+        """Create the tasks of pages ``first`` .. ``end`` (exclusive; ``None``: to the last page). Returns
+        whether the pages ran out (``False``: stopped at the storage's limit).
+
+        Up to ``SYNC_PAGES_IN_FLIGHT`` later pages are listed, fetched and mapped in worker threads while
+        this thread writes one, so a remote ApertureDB's round trips overlap instead of adding up; memory
+        stays bounded by those pages. A re-sync (``probe``: most images already linked) reads ahead only
+        the listing, and fetches what turns out new."""
+        cap = self.storage.limit
+        depth = 1 if cap is not None else max(1, conf.get_int("SYNC_PAGES_IN_FLIGHT"))
+        ahead = {}  # page number -> future of (uids, last, records or None, rows, report)
+        number = first
+        with ThreadPoolExecutor(depth, thread_name_prefix="adb-sync-ahead") as worker:
+            while end is None or number < end:
                 want = self._wanted(cap)
                 if want == 0:
-                    complete = False  # stopped at the limit: what lies beyond was not looked at
-                    break
-                if ahead is not None and ahead[0] == number:
-                    uids, last, records, rows, report = ahead[1].result()
-                    known, fresh = self._split(uids, records)
-                    if known:  # mapped ahead without knowing which are new: map what is new again
-                        rows = self._prepare(fresh, self.report)
-                    else:
-                        self.report.add(report)
+                    return False  # stopped at the limit: what lies beyond was not looked at
+                future = ahead.pop(number, None)
+                if future is not None:
+                    with self.timed("wait"):
+                        uids, last, records, rows, report = future.result()
                 else:
-                    uids, last = listing.page(number)
-                    uids = uids[:want]
-                    known = self._known(uids)
-                    new = [uid for uid in uids if uid not in known]
-                    rows = self._prepare(self._details(new), self.report)
-                ahead = None
+                    uids, last, records, rows, report = self._read(number, want, details=False)
+                known = self._known(uids)
+                if records is None or known:  # listed only, or mapped without knowing which are new
+                    fresh = [r for r in records if r.uid not in known] if records is not None else \
+                        self._details([uid for uid in uids if uid not in known])
+                    rows = self._prepare(fresh, self.report)
+                else:
+                    self.report.add(report)
                 self.counts["images_seen"] += len(uids)
                 probe = 2 * len(known) >= len(uids)
-                following = self._wanted(cap)
-                if not last and following != 0 and not probe:
-                    ahead = (number + 1, worker.submit(self._ahead, listing, number + 1, following))
+                if not last:
+                    self._read_ahead(worker, ahead, number, end, depth, cap, details=not probe)
                 if known:
                     self._seen(known)
+                self.page = number
                 self._create(rows)
-                self._ping()  # progress counts in meta, and the heartbeat
+                self.ping()  # progress counts in meta, and the heartbeat
                 number += 1
                 if last:
+                    return True
+            return True
+
+    def _read_ahead(self, worker, ahead, number, end, depth, cap, details):
+        """Keep the ``depth`` pages after ``number`` in flight (never past ``end`` or the listing's last page)."""
+        count = self.listing.page_count()
+        for n in range(number + 1, number + 1 + depth):
+            if (end is not None and n >= end) or (count is not None and n >= count):
+                break
+            if n not in ahead:
+                want = self._wanted(cap)
+                if want == 0:
                     break
-        if storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists only part
-            self._delete_gone()
-        self._finalize()
+                ahead[n] = worker.submit(self._read, n, want, details)
+
+    def _read(self, number, want, details):
+        """Page ``number`` listed (its first ``want`` ids), then with ``details`` fetched and mapped with a
+        report of its own (merged only if the page is created as it is). Touches no Label Studio database:
+        it runs in the read-ahead threads."""
+        with self.timed("list"):
+            uids, last = self.listing.page(number)
+        uids = uids[:want]
+        if not details:
+            return uids, last, None, None, None
+        records, report = self._details(uids), Report()
+        return uids, last, records, self._prepare(records, report), report
 
     def _wanted(self, cap):
         """Images the limit still allows (``None``: no limit)."""
         return None if cap is None else max(cap - self.counts["images_seen"], 0)
 
     def _details(self, uids):
-        return self.kind.records(self.pool, uids)
+        with self.timed("fetch"):
+            return self.kind.records(self.pool, uids)
 
-    def _ahead(self, listing, number, want):
-        """In the worker thread: the next page listed, fetched and mapped, with a report of its own
-        (merged only if the page is created as it is). Touches no Label Studio database."""
-        uids, last = listing.page(number)
-        uids = uids[:want]
-        records, report = self._details(uids), Report()
-        return uids, last, records, self._prepare(records, report), report
+    @contextmanager
+    def timed(self, part):
+        """Seconds spent in ``part`` (summed over threads: read-ahead parts overlap the writes)."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._add_time(part, time.monotonic() - started)
 
-    def _split(self, uids, records):
-        """``(known links {uid: task_id}, records of images not linked yet)``."""
-        known = self._known(uids)
-        return known, [r for r in records if r.uid not in known]
+    def _add_time(self, part, seconds):
+        with self._timing_lock:
+            self.timings[part] = self.timings.get(part, 0) + seconds
 
     def _known(self, uids):
         from ls_aperturedb.models import ApertureDBImportStorageLink
@@ -153,7 +199,8 @@ class Sync:
     def _prepare(self, records, report):
         """``(record, task data, its JSON, (prediction result JSON, score) or None)`` per record: sizes,
         predictions validated, JSON text made — everything but the Label Studio database."""
-        return self.kind.prepare(self.pool, records, report, self.listing.extras)
+        with self.timed("map"):
+            return self.kind.prepare(self.pool, records, report, self.listing.extras)
 
     def _create(self, prepared):
         if not prepared:
@@ -165,10 +212,11 @@ class Sync:
 
         rows = [(*row, self._annotations(row[0])) for row in prepared]
         overlap = self.project.maximum_annotations
+        begun = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
             # Write first: the batch commits only while this run owns the storage, and on SQLite the
             # transaction takes its write lock now instead of failing to upgrade a read lock later.
-            self._ping()
+            self.ping()
             project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
             inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
             task_ids = next_ids(cursor, Task, len(rows))
@@ -190,16 +238,25 @@ class Sync:
             Rows(Prediction, ("task", "result", "score", "model_version"), project=project.pk).insert(
                 cursor, predictions, now)
             Annotation.objects.bulk_create(annotations, batch_size=BULK)
+            counting = time.monotonic()
             project.summary.update_data_columns([row[1] for row in rows])
             if annotations:
                 project.summary.update_created_annotations_and_labels(annotations)
+            counters = time.monotonic() - counting
             self.counts["tasks_created"] += len(tasks)
             self.counts["predictions_created"] += len(predictions)
             self.counts["annotations_imported"] += len(annotations)
-        if predictions and not self.project.model_version:
-            Project.objects.filter(pk=self.project.pk, model_version="").update(
-                model_version=predictions[0][3])  # the kind's, or the one an image's property names
-        self._webhook(task_ids)
+            if self.range is not None:  # the range's counts commit with its page
+                from ls_aperturedb.source.ranges import fence
+
+                fence(self, self.page + 1)
+        self._add_time("write", time.monotonic() - begun - counters)
+        with self.timed("label_studio"):
+            if predictions and not self.project.model_version:
+                Project.objects.filter(pk=self.project.pk, model_version="").update(
+                    model_version=predictions[0][3])  # the kind's, or the one an image's property names
+            self._webhook(task_ids)
+        self._add_time("label_studio", counters)
 
     def _annotations(self, record):
         """Annotations exported earlier for this project, unless they still exist here."""
@@ -268,7 +325,7 @@ class Sync:
         if not keys:
             return 0, 0
         with transaction.atomic():
-            self._ping()  # a write first: on SQLite the transaction holds the write lock from here on
+            self.ping()  # a write first: on SQLite the transaction holds the write lock from here on
             links = self.storage.links.filter(key__in=keys).exclude(seen_by_sync=self.run_id)
             linked = links.filter(task__isnull=False).values_list("task_id", flat=True)
             # PostgreSQL: saving an annotation or draft locks its task's row (foreign key check), so after
@@ -290,33 +347,55 @@ class Sync:
 
         from ls_aperturedb.models import ApertureDBImportStorageLink
 
-        backfill_fsm_states_for_tasks(self.storage.id, self.counts["tasks_created"], ApertureDBImportStorageLink)
-        if self.counts["tasks_created"] or self.counts.get("tasks_deleted"):
+        counts = self.progress()
+        backfill_fsm_states_for_tasks(self.storage.id, counts["tasks_created"], ApertureDBImportStorageLink)
+        if counts["tasks_created"] or counts.get("tasks_deleted"):
             self.project.update_tasks_states(maximum_annotations_changed=False,
                                              overlap_cohort_percentage_changed=False, tasks_number_changed=True)
 
+    def progress(self):
+        """The run's counts: this process's, or with the run spread over workers, all ranges' summed."""
+        if self.ranges is None:
+            return self.counts
+        from ls_aperturedb.source.ranges import summed
+
+        return {**self.counts, **summed(self.ranges)}
+
     def _meta(self):
         now = timezone.now()
-        return {**(self.storage.meta or {}), **self.counts, **self.report.as_meta(),
-                "time_last_ping": str(now), "duration": round(time.monotonic() - self.started, 3)}
+        return {**(self.storage.meta or {}), **self.progress(), **self.report.as_meta(),
+                "time_last_ping": str(now), "duration": round(time.monotonic() - self.started, 3),
+                "seconds": {part: round(value, 3) for part, value in self.timings.items()}}
 
-    def _ping(self):
+    def ping(self):
+        """The heartbeat and progress; raises ``Superseded`` once another run owns the storage. Inside a
+        page's transaction of a spread run, the page's range moves with it (``ranges.fence``)."""
         now = timezone.now()
+        owned = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id)
+        if self.ranges is not None:
+            from ls_aperturedb.source.ranges import fence
+
+            owned = owned.filter(status=_model().Status.IN_PROGRESS)  # a participant that failed stops all
+            if self.range is not None:
+                fence(self, self.page + 1)
         meta = self._meta()
-        updated = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id).update(
-            heartbeat=now, meta=meta, last_sync_count=self.counts["tasks_created"])
+        updated = owned.update(heartbeat=now, meta=meta, last_sync_count=meta["tasks_created"])
         if not updated:
             raise Superseded()
         self.storage.meta = meta
 
 class Listing:
     """The sync's pages of image ids: batches of one result set ApertureDB keeps (see ``query``).
-    ``page(n)`` is asked in order, by one thread at a time (the sync's, or its worker's), and answers
-    ``(ids, whether it is the last page)``."""
+    ``page(n)`` answers ``(ids, whether it is the last page)``; page 0 first, then any page, from any
+    thread (the read-ahead threads ask several at once)."""
 
-    def __init__(self, pool, query, batch_size):
+    def __init__(self, pool, query, batch_size, total=None):
         self.pool, self.query, self.batch_size = pool, query, batch_size
-        self.total = None
+        self.total = total
+
+    def page_count(self):
+        """Pages in the listing, once its first page told how many images it holds."""
+        return None if self.total is None else max(1, -(-self.total // self.batch_size))
 
     def page(self, number):
         reply = parse_listing(self.pool.query(self.query.listing(number, self.batch_size))[0], number,
