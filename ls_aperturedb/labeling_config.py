@@ -35,19 +35,25 @@ def _bound_control(interface, tag_name, tag_class):
     return None
 
 
+def _object_tags(interface, tag_class, name):
+    """The config's ``tag_class`` object tags, or only the one named ``name`` (refused when there is none)."""
+    tags = [tag for tag in interface.objects if tag.tag == tag_class]
+    if not name:
+        return tags
+    named = [tag for tag in tags if tag.name == name]
+    if not named:
+        raise LabelingConfigProblem(f"the labeling config has no {tag_class} tag named {name!r}; "
+                                    f"{tag_class} tags: {', '.join(t.name for t in tags) or 'none'}")
+    return named
+
+
 def image_target(label_config, image_tag=""):
     """The Image tag named ``image_tag`` (default: the first) and the controls bound to it.
 
     A config without any Image tag is refused: tasks would hold the images under a key no tag shows.
     """
     interface = LabelInterface(label_config)
-    tags = [tag for tag in interface.objects if tag.tag == "Image"]
-    if image_tag:
-        tags = [tag for tag in tags if tag.name == image_tag]
-        if not tags:
-            raise LabelingConfigProblem(
-                f"the labeling config has no Image tag named {image_tag!r}; "
-                f"Image tags: {', '.join(t.name for t in interface.objects if t.tag == 'Image') or 'none'}")
+    tags = _object_tags(interface, "Image", image_tag)
     if not tags:
         found = ", ".join(sorted({tag.tag for tag in interface.objects})) or "none"
         raise LabelingConfigProblem(
@@ -117,13 +123,7 @@ def _video_labels(interface, tag_name):
 def video_target(label_config, video_tag=""):
     """The Video tag named ``video_tag`` (default: the first), its frame rate and the controls bound to it."""
     interface = LabelInterface(label_config)
-    tags = [tag for tag in interface.objects if tag.tag == "Video"]
-    if video_tag:
-        tags = [tag for tag in tags if tag.name == video_tag]
-        if not tags:
-            raise LabelingConfigProblem(
-                f"the labeling config has no Video tag named {video_tag!r}; "
-                f"Video tags: {', '.join(t.name for t in interface.objects if t.tag == 'Video') or 'none'}")
+    tags = _object_tags(interface, "Video", video_tag)
     if not tags:
         raise MediaKindProblem(_mismatch(interface, "videos"))
     tag = tags[0]
