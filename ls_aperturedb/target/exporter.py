@@ -1,7 +1,7 @@
 """Write-back: drain the outbox (``ApertureDBExportStorageLink`` rows) into ApertureDB.
 
 The outbox row is the record of what must be written; Celery messages only say "look now".
-A worker *claims* rows (a lease token in a short database transaction), builds the commands from the
+A worker *claims* rows (a lease token in a short database transaction: ``claims``), builds the commands from the
 annotation as it is *now*, writes each annotation in one ApertureDB transaction (many annotations
 per transaction during a Sync), then releases the rows in a second short transaction. No database
 lock is held while ApertureDB is called, so saves never wait on it. A row saved again meanwhile
@@ -15,12 +15,10 @@ holds that annotation at the same or a newer version, or a tombstone of its dele
 transaction is then read back (``_refused``): jobs found superseded are settled, not failed.
 """
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Case, Count, DateTimeField, F, Q, Subquery, Value, When
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from tasks.models import Annotation
 
@@ -30,12 +28,12 @@ from ls_aperturedb.ops import installation
 from ls_aperturedb.ops.sync_events import sync_finished
 from ls_aperturedb.models import ApertureDBExportStorage, ApertureDBExportStorageLink
 from ls_aperturedb.target import mapping, media, stored_size
+from ls_aperturedb.target.claims import claim, release
 from ls_aperturedb.target.media import identity
 
 logger = logging.getLogger(__name__)
 Link = ApertureDBExportStorageLink
 State = Link.State
-OPEN = (State.PENDING, State.FAILED, State.DELETING)
 MAX_ROUNDS = 20
 
 
@@ -90,54 +88,6 @@ def queue_deletion(annotation):
     links.update(state=State.DELETING, annotation_uid=identity(annotation.unique_id, annotation.id),
                  updated_at=timezone.now())
     return storage_ids
-
-
-# ------------------------------------------------------------------ claims
-def _claim(queryset, limit):
-    """Lease up to ``limit`` open rows of ``queryset``; return (token, ids).
-
-    One UPDATE statement: on PostgreSQL a row another claimant took meanwhile fails the re-checked
-    condition; on SQLite a write-first statement never deadlocks upgrading a read lock.
-    """
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    free = Q(claim="") | Q(claimed_until__lt=now)
-    candidates = queryset.filter(free, state__in=OPEN).order_by("id").values("id")[:limit]
-    claimed = Link.objects.filter(free, id__in=Subquery(candidates)).update(
-        claim=token, claimed_until=now + timedelta(seconds=conf.get_int("EXPORT_LEASE_SECONDS")))
-    return token, list(Link.objects.filter(claim=token).values_list("id", flat=True)) if claimed else []
-
-
-def _release(token, results):
-    """Record what happened to each claimed row and give the rows back (a few statements per batch)."""
-    now = timezone.now()
-    mine = Link.objects.filter(claim=token)
-    by_kind = {}
-    for link_id, (kind, version, error) in results.items():
-        by_kind.setdefault(kind, []).append((link_id, version, error))
-    # A save that landed meanwhile (newer wanted_version) keeps the row pending; a delete wins.
-    # Superseded: ApertureDB holds this version or a newer one, which is what "exported" records.
-    settled = Case(When(state=State.DELETING, then=Value(State.DELETING)),
-                   When(wanted_version__gt=F("exported_version"), then=Value(State.PENDING)))
-    with transaction.atomic():
-        mine.filter(id__in=[i for i, _, _ in by_kind.get("deleted", [])]).delete()
-        exported = by_kind.get("exported", []) + by_kind.get("superseded", [])
-        if exported:
-            rows = mine.filter(id__in=[i for i, _, _ in exported])
-            rows.update(exported_version=Case(*(When(id=i, then=Value(v)) for i, v, _ in exported),
-                                              output_field=DateTimeField()), attempts=0, last_error="")
-            rows.update(state=Case(*settled.cases, default=Value(State.EXPORTED)))
-        for link_id, version, error in by_kind.get("failed", []):
-            rows = mine.filter(id=link_id)
-            rows.update(attempts=F("attempts") + 1, last_error=error[:4000])
-            rows.update(state=Case(When(state=State.DELETING, then=Value(State.DELETING)),
-                                   When(wanted_version__gt=Value(version), then=Value(State.PENDING)),
-                                   default=Value(State.FAILED)) if version else State.FAILED)
-        unavailable = by_kind.get("unavailable", [])
-        if unavailable:
-            mine.filter(id__in=[i for i, _, _ in unavailable]).update(
-                attempts=F("attempts") + 1, last_error=unavailable[0][2][:4000])
-        mine.update(claim="", claimed_until=None, updated_at=now)
 
 
 # ------------------------------------------------------------------ export
@@ -261,14 +211,14 @@ def queue_missing(storage):
 
 def _export_claimed(storage, rows, limit):
     """Claim up to ``limit`` rows, write them, release them. None when nothing was claimable."""
-    token, ids = _claim(rows, limit)
+    token, ids = claim(rows, limit)
     if not ids:
         return None
     results = {}
     try:
         results = _write(storage, Link.objects.filter(id__in=ids, claim=token))
     finally:
-        _release(token, results)
+        release(token, results)
     outcome = Outcome()
     for kind, _version, error in results.values():
         if kind == "exported":
