@@ -1,6 +1,6 @@
 """Benchmark the ApertureDB target storage against no target and Label Studio's built-in Redis target.
 
-    python bench/export.py [--annotations 10000] [--saves 300] [--visible 100]
+    python bench/export.py [--annotations 10000] [--saves 300] [--visible 100] [--sync-only]
 
 Runs Label Studio in-process (its full HTTP stack through Django's test client, token auth), the
 ApertureDB emulator, Redis on 127.0.0.1:6379 and one real Celery worker (threads, concurrency 4).
@@ -88,6 +88,7 @@ def main(argv=None):
     ap.add_argument("--annotations", type=int, default=10000, help="annotations in the sync comparison")
     ap.add_argument("--saves", type=int, default=300, help="saves per configuration in (a)")
     ap.add_argument("--visible", type=int, default=100, help="saves at 20/s in (b)")
+    ap.add_argument("--sync-only", action="store_true", help="only (c), e.g. at 100k on PostgreSQL")
     args = ap.parse_args(argv)
 
     import redis
@@ -106,56 +107,57 @@ def main(argv=None):
     worker = Worker(worker_env({"LS_APERTUREDB_BROKER_URL": REDIS})).start()
     try:
         figures = {}
-        # (a) save latency, interleaved
-        projects = {name: make_project(user, FULL_CONFIG, title=name) for name in ("aperturedb", "none", "redis")}
-        tasks = {name: imported_tasks(project, adb, 10) for name, project in projects.items()}
-        target = create_target(client, projects["aperturedb"], adb)
-        redis_target(projects["redis"])
-        for name in projects:  # warm-up
-            save(client, tasks[name][0], 0)
-        latency = {name: [] for name in projects}
-        for i in range(args.saves):
-            for name in projects:
-                latency[name].append(save(client, tasks[name][i % 10], i)[0])
-        for name, values in latency.items():
-            figures[f"save_p50_ms_{name}"] = round(statistics.median(values) * 1000, 2)
-            figures[f"save_p95_ms_{name}"] = round(percentile(values, 95) * 1000, 2)
-        figures["save_p50_ratio_aperturedb_vs_none"] = round(
-            figures["save_p50_ms_aperturedb"] / figures["save_p50_ms_none"], 3)
-        wait(lambda: outbox_done(target, args.saves + 1), 120)
+        if not args.sync_only:  # (a) and (b)
+            # (a) save latency, interleaved
+            projects = {name: make_project(user, FULL_CONFIG, title=name) for name in ("aperturedb", "none", "redis")}
+            tasks = {name: imported_tasks(project, adb, 10) for name, project in projects.items()}
+            target = create_target(client, projects["aperturedb"], adb)
+            redis_target(projects["redis"])
+            for name in projects:  # warm-up
+                save(client, tasks[name][0], 0)
+            latency = {name: [] for name in projects}
+            for i in range(args.saves):
+                for name in projects:
+                    latency[name].append(save(client, tasks[name][i % 10], i)[0])
+            for name, values in latency.items():
+                figures[f"save_p50_ms_{name}"] = round(statistics.median(values) * 1000, 2)
+                figures[f"save_p95_ms_{name}"] = round(percentile(values, 95) * 1000, 2)
+            figures["save_p50_ratio_aperturedb_vs_none"] = round(
+                figures["save_p50_ms_aperturedb"] / figures["save_p50_ms_none"], 3)
+            wait(lambda: outbox_done(target, args.saves + 1), 120)
 
-        # (b) save -> visible at 20 saves/s
-        started, seen = {}, {}
-        stop = threading.Event()
+            # (b) save -> visible at 20 saves/s
+            started, seen = {}, {}
+            stop = threading.Event()
 
-        def poll():
-            conn = adb.connector()
-            while not stop.is_set():
-                response, _ = conn.query([{"FindEntity": {
-                    "with_class": "LS_annotation", "results": {"list": ["ls_annotation_id"]},
-                    "constraints": {"ls_project_id": ["==", projects["aperturedb"].id]}}}])
-                now = time.perf_counter()
-                for e in response[0]["FindEntity"].get("entities") or []:
-                    seen.setdefault(e["ls_annotation_id"], now)
-                time.sleep(0.005)
-            conn.close()
+            def poll():
+                conn = adb.connector()
+                while not stop.is_set():
+                    response, _ = conn.query([{"FindEntity": {
+                        "with_class": "LS_annotation", "results": {"list": ["ls_annotation_id"]},
+                        "constraints": {"ls_project_id": ["==", projects["aperturedb"].id]}}}])
+                    now = time.perf_counter()
+                    for e in response[0]["FindEntity"].get("entities") or []:
+                        seen.setdefault(e["ls_annotation_id"], now)
+                    time.sleep(0.005)
+                conn.close()
 
-        for e in adb.query([{"FindEntity": {"with_class": "LS_annotation",
-                                            "results": {"list": ["ls_annotation_id"]}}}])[0][0]["FindEntity"]["entities"]:
-            seen[e["ls_annotation_id"]] = 0.0
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        for i in range(args.visible):
-            tick = time.perf_counter()
-            _, aid = save(client, tasks["aperturedb"][i % 10], i)
-            started[aid] = tick
-            time.sleep(max(0.0, 0.05 - (time.perf_counter() - tick)))
-        wait(lambda: all(a in seen for a in started), 60)
-        stop.set()
-        poller.join()
-        visible = [seen[a] - started[a] for a in started]
-        figures["visible_p50_ms"] = round(statistics.median(visible) * 1000, 1)
-        figures["visible_p95_ms"] = round(percentile(visible, 95) * 1000, 1)
+            for e in adb.query([{"FindEntity": {"with_class": "LS_annotation",
+                                                "results": {"list": ["ls_annotation_id"]}}}])[0][0]["FindEntity"]["entities"]:
+                seen[e["ls_annotation_id"]] = 0.0
+            poller = threading.Thread(target=poll, daemon=True)
+            poller.start()
+            for i in range(args.visible):
+                tick = time.perf_counter()
+                _, aid = save(client, tasks["aperturedb"][i % 10], i)
+                started[aid] = tick
+                time.sleep(max(0.0, 0.05 - (time.perf_counter() - tick)))
+            wait(lambda: all(a in seen for a in started), 60)
+            stop.set()
+            poller.join()
+            visible = [seen[a] - started[a] for a in started]
+            figures["visible_p50_ms"] = round(statistics.median(visible) * 1000, 1)
+            figures["visible_p95_ms"] = round(percentile(visible, 95) * 1000, 1)
 
         # (c) sync of the same bulk-imported annotations: ApertureDB target vs built-in Redis target
         project = make_project(user, FULL_CONFIG, title="sync")
@@ -186,12 +188,14 @@ def main(argv=None):
         worker.stop()
         server.stop()
 
-    rows = [
+    rows = [] if args.sync_only else [
         ("(a) save p50 / p95, ApertureDB target", f"{figures['save_p50_ms_aperturedb']} / {figures['save_p95_ms_aperturedb']} ms"),
         ("(a) save p50 / p95, no target", f"{figures['save_p50_ms_none']} / {figures['save_p95_ms_none']} ms"),
         ("(a) save p50 / p95, built-in Redis target", f"{figures['save_p50_ms_redis']} / {figures['save_p95_ms_redis']} ms"),
         ("(a) p50 ApertureDB / none (target <= 1.05)", f"{figures['save_p50_ratio_aperturedb_vs_none']}"),
         ("(b) save -> visible p50 / p95 (target p95 <= 1 s)", f"{figures['visible_p50_ms']} / {figures['visible_p95_ms']} ms"),
+    ]
+    rows += [
         (f"(c) sync of {n} annotations, ApertureDB target", f"{figures['sync_per_s_aperturedb']} annotations/s"),
         (f"(c) sync of {n} annotations, built-in Redis target", f"{figures['sync_per_s_redis']} annotations/s"),
         ("(c) speed-up (target >= 5x)", f"{figures['sync_speedup']}x"),

@@ -82,7 +82,7 @@ def take_part(sync):
     if first is None:
         return False
     sync.use_listing(first.total, first.batch_size)
-    sync.ranges = rows  # the run's progress is their sum
+    sync.all_ranges = rows  # the run's progress is their sum
     while True:
         part = _claim(rows, me)
         if part is not None:

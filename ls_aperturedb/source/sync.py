@@ -4,16 +4,12 @@ Each batch is one page of the listing (``query.ImageQuery.listing``: ApertureDB'
 one result set it keeps, so objects added or deleted during the sync shift nothing): objects already
 linked (or tombstoned) are skipped, the rest are fetched with their regions and become tasks, links,
 predictions and annotations in one transaction — a killed run loses at most its current batch, and the
-unique (storage, key) link keeps one task per object. Tasks, links and predictions are written with
-``executemany`` of prepared rows (``rows``; task ids allocated first), which is what ``bulk_create``
+unique (storage, key) link keeps one task per object. Tasks, links and predictions are written as
+prepared rows (``rows``: COPY on PostgreSQL; task ids allocated first), which is what ``bulk_create``
 writes minus building a model instance and its SQL per row. What an object becomes (task data, a
-prediction) is its kind's business (``kinds``: images, videos, frames). While a batch is written, a
-worker thread fetches the next page from ApertureDB and maps it (no Label Studio database there).
-
-``sync_deletions`` deletes on no page's evidence: the links the run did not see are looked up in
-ApertureDB one by one (``lookup``), and only those whose object is gone or no longer matches go; each
-batch of them is deleted in a transaction that locks their tasks and re-checks, inside it, that none
-has an annotation or a draft.
+prediction) is its kind's business (``kinds``: images, videos, frames). While a page is written,
+worker threads list, fetch and map the next ones (no Label Studio database there). A run may be
+spread over several workers (``ranges``); ``sync_deletions`` is ``deletions``.
 """
 import logging
 import threading
@@ -26,9 +22,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ls_aperturedb import conf
-from ls_aperturedb.source import kinds
+from ls_aperturedb.source import kinds, ranges
+from ls_aperturedb.source.deletions import delete_gone
 from ls_aperturedb.source.mapping import Report, annotation
-from ls_aperturedb.source.query import parse_ids, parse_listing
+from ls_aperturedb.source.query import parse_listing
 from ls_aperturedb.source.rows import BULK, Rows, annotation_fields, next_ids
 from ls_aperturedb.source.selecting import linked_in_project, listing_for, selection_for
 
@@ -67,7 +64,7 @@ class Sync:
         self.timings, self._timing_lock = {}, threading.Lock()
         batch = storage.batch_size or conf.get_int("SYNC_BATCH_SIZE")
         self.use_listing(None, batch)
-        self.range = self.ranges = None  # a run spread over workers (source/ranges.py): its range, all ranges
+        self.range = self.all_ranges = None  # a run spread over workers (source/ranges.py): its range, all ranges
         self.page = 0  # the page being written
 
     # ------------------------------------------------------------ the batch loop
@@ -82,7 +79,7 @@ class Sync:
     def finish(self, complete):
         """After the last page: deletions (when every page was read) and Label Studio's own end-of-scan work."""
         if self.storage.sync_deletions and complete and self.selection.mode == "all":  # a selection lists part
-            self._delete_gone()
+            delete_gone(self)
         with self.timed("label_studio"):
             self._finalize()
 
@@ -214,29 +211,33 @@ class Sync:
         overlap = self.project.maximum_annotations
         begun = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
-            # Write first: the batch commits only while this run owns the storage, and on SQLite the
-            # transaction takes its write lock now instead of failing to upgrade a read lock later.
-            self.ping()
-            project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
-            inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
+            self._own(cursor)
             task_ids = next_ids(cursor, Task, len(rows))
             tasks, links, predictions, annotations = [], [], [], []
-            for i, (task_id, (record, _, data, pred, anns)) in enumerate(zip(task_ids, rows)):
+            for task_id, (record, _, data, pred, anns) in zip(task_ids, rows):
                 done = [a for a in anns if not a["was_cancelled"]]
-                tasks.append((task_id, data, inner + i, overlap, 1 if pred else 0, len(done),
-                              len(anns) - len(done), len({a["completed_by_id"] for a in done}) >= overlap))
+                tasks.append([task_id, data, None, overlap, 1 if pred else 0, len(done),
+                              len(anns) - len(done), len({a["completed_by_id"] for a in done}) >= overlap])
                 links.append((task_id, record.uid))
                 if pred is not None:  # (result, score[, model version])
                     predictions.append((task_id, *pred, *((self.kind.model_version,) if len(pred) == 2 else ())))
-                annotations.extend(Annotation(task_id=task_id, project=project, **fields)
+                annotations.extend(Annotation(task_id=task_id, project_id=self.project.pk, **fields)
                                    for fields in annotation_fields(anns))
             now = timezone.now()
-            Rows(Task, ("id", "data", "inner_id", "overlap", "total_predictions", "total_annotations",
-                         "cancelled_annotations", "is_labeled"), project=project.pk).insert(cursor, tasks, now)
-            Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
-                  seen_by_sync=self.run_id).insert(cursor, links, now)
-            Rows(Prediction, ("task", "result", "score", "model_version"), project=project.pk).insert(
+            # Predictions first, before the project's lock: Label Studio's trigram index on their results
+            # is most of a page's database time, and workers of a spread sync write it side by side
+            # (the task they point to is checked at commit: Label Studio's foreign keys are deferred).
+            Rows(Prediction, ("task", "result", "score", "model_version"), project=self.project.pk).insert(
                 cursor, predictions, now)
+            project = Project.objects.select_for_update().get(pk=self.project.pk)  # inner_id, like LS's import
+            inner = (Task.objects.filter(project=project).aggregate(m=Max("inner_id"))["m"] or 0) + 1
+            for i, task in enumerate(tasks):
+                task[2] = inner + i
+            Rows(Task, ("id", "data", "inner_id", "overlap", "total_predictions", "total_annotations",
+                        "cancelled_annotations", "is_labeled"), project=project.pk).insert(
+                cursor, [tuple(task) for task in tasks], now)
+            Rows(ApertureDBImportStorageLink, ("task", "key"), storage=self.storage.pk,
+                 seen_by_sync=self.run_id).insert(cursor, links, now)
             Annotation.objects.bulk_create(annotations, batch_size=BULK)
             counting = time.monotonic()
             project.summary.update_data_columns([row[1] for row in rows])
@@ -247,9 +248,7 @@ class Sync:
             self.counts["predictions_created"] += len(predictions)
             self.counts["annotations_imported"] += len(annotations)
             if self.range is not None:  # the range's counts commit with its page
-                from ls_aperturedb.source.ranges import fence
-
-                fence(self, self.page + 1)
+                ranges.fence(self, self.page + 1)
         self._add_time("write", time.monotonic() - begun - counters)
         with self.timed("label_studio"):
             if predictions and not self.project.model_version:
@@ -257,6 +256,24 @@ class Sync:
                     model_version=predictions[0][3])  # the kind's, or the one an image's property names
             self._webhook(task_ids)
         self._add_time("label_studio", counters)
+
+    def _own(self, cursor):
+        """The first statement of a page's transaction: the page commits only while this run owns the
+        storage, and on SQLite it is a write, so the transaction holds the write lock from here on
+        instead of failing to upgrade a read lock later. In a spread run the write is the range's
+        (``ranges.fence``) and the storage row is only share-locked: the workers' pages do not queue on it,
+        and a new run's claim still waits for them."""
+        if self.range is None:
+            self.ping()
+            return
+        ranges.fence(self, self.page + 1)
+        Model = _model()
+        lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+        cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(Model._meta.db_table)} WHERE id = %s AND "
+                       f"last_sync_job = %s AND status = %s{lock}", [self.storage.pk, self.run_id,
+                                                                   Model.Status.IN_PROGRESS])
+        if cursor.fetchone() is None:
+            raise Superseded()
 
     def _annotations(self, record):
         """Annotations exported earlier for this project, unless they still exist here."""
@@ -294,53 +311,6 @@ class Sync:
         emit_webhooks_for_instance(self.project.organization, self.project, WebhookAction.TASKS_CREATED, task_ids)
 
     # ------------------------------------------------------------ deletions and the end
-    def _delete_gone(self):
-        """Remove the tasks of images this run did not list, once ApertureDB confirms, image by image,
-        that they are gone or no longer match — never tasks with an annotation or a draft."""
-        unseen = list(self.storage.links.exclude(seen_by_sync=self.run_id).values_list("key", flat=True))
-        deleted = kept = still = 0
-        for start in range(0, len(unseen), BULK):
-            keys = unseen[start:start + BULK]
-            present = self._still_matching(keys)
-            if present:  # listed by no page, yet there: keep it, and its task
-                self.storage.links.filter(key__in=present).update(seen_by_sync=self.run_id)
-                still += len(present)
-            gone, annotated = self._delete_unannotated([k for k in keys if k not in present])
-            deleted, kept = deleted + gone, kept + annotated
-        self.counts.update(tasks_deleted=deleted, deletions_kept_annotated=kept, deletions_still_matching=still)
-
-    def _still_matching(self, uids):
-        """Those of ``uids`` whose image ApertureDB still has and the storage's constraints still select."""
-        if not uids:
-            return set()
-        found = parse_ids(self.pool.query(self.query.lookup(uids))[0])
-        return {uid for uid in found if self.query.uid_matches(uid)}
-
-    def _delete_unannotated(self, keys):
-        """Delete the links ``keys`` and their tasks in one transaction that locks the tasks first and
-        then keeps every one that has an annotation or a draft (a user may have just saved one).
-        ``(tasks deleted, tasks kept for their annotations or drafts)``."""
-        from tasks.models import Annotation, AnnotationDraft, Task
-
-        if not keys:
-            return 0, 0
-        with transaction.atomic():
-            self.ping()  # a write first: on SQLite the transaction holds the write lock from here on
-            links = self.storage.links.filter(key__in=keys).exclude(seen_by_sync=self.run_id)
-            linked = links.filter(task__isnull=False).values_list("task_id", flat=True)
-            # PostgreSQL: saving an annotation or draft locks its task's row (foreign key check), so after
-            # this lock none is being saved, and the checks below see every one committed before it.
-            task_ids = list(Task.objects.select_for_update().filter(id__in=list(linked)).order_by("id")
-                            .values_list("id", flat=True))
-            busy = set(Annotation.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
-            busy |= set(AnnotationDraft.objects.filter(task_id__in=task_ids).values_list("task_id", flat=True))
-            doomed = [task_id for task_id in task_ids if task_id not in busy]
-            links.exclude(task_id__in=busy).delete()  # first, so the tasks' deletion leaves no tombstone behind
-            tasks = Task.objects.filter(id__in=doomed)
-            self.project.summary.remove_data_columns(tasks)
-            Task.delete_tasks_without_signals(tasks)
-        return len(doomed), len(busy)
-
     def _finalize(self):
         """What Label Studio's own scan does once at the end: FSM states and project task states."""
         from fsm.functions import backfill_fsm_states_for_tasks
@@ -355,11 +325,9 @@ class Sync:
 
     def progress(self):
         """The run's counts: this process's, or with the run spread over workers, all ranges' summed."""
-        if self.ranges is None:
+        if self.all_ranges is None:
             return self.counts
-        from ls_aperturedb.source.ranges import summed
-
-        return {**self.counts, **summed(self.ranges)}
+        return {**self.counts, **ranges.summed(self.all_ranges)}
 
     def _meta(self):
         now = timezone.now()
@@ -372,12 +340,10 @@ class Sync:
         page's transaction of a spread run, the page's range moves with it (``ranges.fence``)."""
         now = timezone.now()
         owned = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id)
-        if self.ranges is not None:
-            from ls_aperturedb.source.ranges import fence
-
+        if self.all_ranges is not None:
             owned = owned.filter(status=_model().Status.IN_PROGRESS)  # a participant that failed stops all
             if self.range is not None:
-                fence(self, self.page + 1)
+                ranges.fence(self, self.page + 1)
         meta = self._meta()
         updated = owned.update(heartbeat=now, meta=meta, last_sync_count=meta["tasks_created"])
         if not updated:
