@@ -33,6 +33,7 @@ from ls_aperturedb import conf
 
 logger = logging.getLogger(__name__)
 RANGES_PER_WORKER = 2  # smaller ranges: a takeover redoes less, and a fast worker takes another
+# A sync's progress counts (``Sync.counts``); a spread run's are its ranges' added up.
 COUNTS = ("images_seen", "tasks_created", "tasks_existed", "tombstones", "predictions_created",
           "annotations_imported")
 
@@ -64,6 +65,7 @@ def coordinate(sync):
     base = sync.listing.base
     with transaction.atomic():
         sync.ping()  # written only while this run owns the storage
+        _ranges().filter(storage=sync.storage).exclude(run=sync.run_id).delete()  # earlier runs' ranges
         _ranges().bulk_create([
             _ranges().model(storage=sync.storage, run=sync.run_id, first_page=first, next_page=first,
                             end_page=min(first + size, pages), total=base.total, batch_size=base.batch_size)
@@ -118,7 +120,7 @@ def _claim(rows, me):
 
 def _write(sync, part, me):
     """Write the pages of ``part`` from its ``next_page``, then mark it done."""
-    sync.counts = {**{name: 0 for name in COUNTS}, **{k: v for k, v in part.counts.items() if k in COUNTS}}
+    sync.counts = {name: part.counts.get(name, 0) for name in COUNTS}  # a range taken over continues its counts
     sync.range = (part.pk, me)
     try:
         sync.pages(part.next_page, part.end_page, probe=sync.storage.links.exists())
