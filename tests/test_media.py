@@ -77,7 +77,7 @@ def test_connections_are_pooled(api, synced):
     from ls_aperturedb.models import ApertureDBImportStorage
 
     pool = get_pool(ApertureDBImportStorage.objects.get(pk=storage["id"]).connection_config())
+    before = len(pool._idle.queue)  # the sync's (its read-ahead threads use a few at once)
     for _ in range(5):
         assert api.get(resolve_url(task, uri)).status_code == 200
-    idle = list(pool._idle.queue)
-    assert len(idle) == 1  # one authenticated connector reused, not one per image
+    assert len(pool._idle.queue) == max(before, 1)  # an authenticated connector reused, not one per image

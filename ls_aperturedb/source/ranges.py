@@ -126,7 +126,8 @@ def _write(sync, part, me):
         sync.pages(part.next_page, part.end_page, probe=sync.storage.links.exists())
     finally:
         sync.range = None
-    if not _ranges().filter(pk=part.pk, owner=me).update(done=True, next_page=part.end_page):
+    if not _ranges().filter(pk=part.pk, owner=me).update(done=True, next_page=part.end_page,
+                                                         counts=dict(sync.counts)):
         from ls_aperturedb.source.sync import Superseded
 
         raise Superseded()

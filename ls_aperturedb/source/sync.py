@@ -30,6 +30,9 @@ from ls_aperturedb.source.rows import BULK, Rows, annotation_fields, next_ids
 from ls_aperturedb.source.selecting import linked_in_project, listing_for, selection_for
 
 logger = logging.getLogger(__name__)
+# Pages that create nothing (a re-sync) write the heartbeat and progress at most this often: a write
+# per page would be a commit per page. Far below SYNC_STALE_SECONDS.
+PING_SECONDS = 1.0
 
 
 class Superseded(Exception):
@@ -65,6 +68,7 @@ class Sync:
         self.use_listing(None, batch)
         self.range = self.all_ranges = None  # a run spread over workers (source/ranges.py): its range, all ranges
         self.page = 0  # the page being written
+        self.pinged = 0.0  # when the heartbeat was last written
 
     # ------------------------------------------------------------ the batch loop
     def run(self):
@@ -120,7 +124,8 @@ class Sync:
                     self._seen(known)
                 self.page = number
                 self._create(rows)
-                self.ping()  # progress counts in meta, and the heartbeat
+                if time.monotonic() - self.pinged >= PING_SECONDS:  # a page that created tasks pinged in it
+                    self.ping()  # progress counts in meta, and the heartbeat
                 number += 1
                 if last:
                     return True
@@ -344,6 +349,7 @@ class Sync:
         """The heartbeat and progress; raises ``Superseded`` once another run owns the storage. Inside a
         page's transaction of a spread run, the page's range moves with it (``ranges.fence``)."""
         now = timezone.now()
+        self.pinged = time.monotonic()
         owned = _model().objects.filter(pk=self.storage.pk, last_sync_job=self.run_id)
         if self.all_ranges is not None:
             owned = owned.filter(status=_model().Status.IN_PROGRESS)  # a participant that failed stops all
