@@ -22,24 +22,30 @@ def django_up(extra_env=None):
     os.environ.setdefault("SENTRY_DSN", "")
     os.environ["DJANGO_SETTINGS_MODULE"] = "ls_aperturedb.settings"
     os.environ.update(extra_env or {})
-    if os.environ.get("DJANGO_DB") == "postgresql":
-        import psycopg2
-
-        name = os.environ.setdefault("POSTGRE_NAME", "ls_aperturedb_bench")
-        conn = psycopg2.connect(host=os.environ.get("POSTGRE_HOST", "127.0.0.1"),
-                                user=os.environ.get("POSTGRE_USER", "postgres"),
-                                password=os.environ.get("POSTGRE_PASSWORD", ""), dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
+    fresh_postgresql_database("ls_aperturedb_bench")
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def fresh_postgresql_database(default_name):
+    """With DJANGO_DB=postgresql: an empty database of its own (POSTGRE_NAME, else ``default_name``)."""
+    if os.environ.get("DJANGO_DB") != "postgresql":
+        return
+    import psycopg2
+
+    name = os.environ.setdefault("POSTGRE_NAME", default_name)
+    conn = psycopg2.connect(host=os.environ.get("POSTGRE_HOST", "127.0.0.1"),
+                            user=os.environ.get("POSTGRE_USER", "postgres"),
+                            password=os.environ.get("POSTGRE_PASSWORD", ""), dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
 
 
 def make_user(email="bench@example.com"):

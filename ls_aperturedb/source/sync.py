@@ -124,7 +124,7 @@ class Sync:
                     self._seen(known)
                 self.page = number
                 self._create(rows)
-                if time.monotonic() - self.pinged >= PING_SECONDS:  # a page that created tasks pinged in it
+                if time.monotonic() - self.pinged >= PING_SECONDS:  # written pages fenced in their transaction
                     self.ping()  # progress counts in meta, and the heartbeat
                 number += 1
                 if last:
