@@ -20,6 +20,7 @@ from ls_aperturedb.target import mapping, video
 URI = re.compile(r"^aperturedb://(\d+)/(.+)$")
 TRACK_PROPERTY = "track_id"  # the source storage's default track property
 RING = re.compile(r"_\d+$")
+PREDICTION_PREFIX = _region_id("")  # every id source.mapping gives a prediction region starts so
 
 
 def identity(unique_id, annotation_id):
@@ -131,18 +132,25 @@ def with_known_nodes(query, jobs, track_properties=(TRACK_PROPERTY,)):
     ``_uniqueid`` (polygon rings get a ``_<n>`` suffix); the same rule maps them back here.
     """
     images = sorted({job.record.image_uniqueid for job in jobs if job.record and job.record.image_uniqueid})
+    # Only regions accepted from an imported prediction (ids made by ``_region_id``) need its node: the
+    # other images' boxes are not read, so an image with thousands of annotations costs nothing here.
+    sourced = sorted({job.record.image_uniqueid for job in jobs if job.record and job.record.image_uniqueid
+                      and any(_accepted(item) for item in _items(job.record))})
     videos = _video_frames(jobs)
     if not images and not videos:
         return jobs
     commands = []
     if images:  # an image task's image, or a key frame shown as an image (a ``frames`` source storage)
+        commands += [{"FindImage": {"constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
+                     {"FindFrame": {"constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}}]
+    if sourced:
         def linked(ref):
             return {"is_connected_to": {"ref": ref}, "group_by_source": True, "uniqueids": True,
                     "results": {"list": ["ls_annotation_id"]}}
-        commands += [{"FindImage": {"_ref": 1, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
-                     {"FindBoundingBox": linked(1)}, {"FindPolygon": linked(1)},
-                     {"FindFrame": {"_ref": 4, "constraints": {"_uniqueid": ["in", images]}, "uniqueids": True}},
-                     {"FindBoundingBox": linked(4)}]
+        commands += [{"FindImage": {"_ref": 3, "constraints": {"_uniqueid": ["in", sourced]}}},
+                     {"FindBoundingBox": linked(3)}, {"FindPolygon": linked(3)},
+                     {"FindFrame": {"_ref": 6, "constraints": {"_uniqueid": ["in", sourced]}}},
+                     {"FindBoundingBox": linked(6)}]
     tracks = sorted(set(track_properties))
     for uid, (low, high) in videos.items():
         ref = len(commands) + 1
@@ -160,13 +168,14 @@ def with_known_nodes(query, jobs, track_properties=(TRACK_PROPERTY,)):
     found, frames, predictions = set(), set(), {}
     if images:
         found = {e["_uniqueid"] for e in response[0]["FindImage"].get("entities") or []}
-        frames = {e["_uniqueid"] for e in response[3]["FindFrame"].get("entities") or []} - found
-        for item, kind in zip(response[1:5], ("BoundingBox", "Polygon", None, "BoundingBox")):
+        frames = {e["_uniqueid"] for e in response[1]["FindFrame"].get("entities") or []} - found
+    if sourced:
+        for item, kind in zip(response[3:7], ("BoundingBox", "Polygon", None, "BoundingBox")):
             groups = (item[f"Find{kind}"].get("entities") or {}) if kind else {}
             for entity in (e for group in groups.values() for e in group):
                 if "ls_annotation_id" not in entity:  # a region node of ours is not a prediction
                     predictions[_region_id(entity["_uniqueid"])] = (kind, entity["_uniqueid"])
-    infos = _video_infos(response[5 if images else 0:])
+    infos = _video_infos(response[(2 if images else 0) + (5 if sourced else 0):])
     out = []
     for job in jobs:
         record = job.record
@@ -240,6 +249,11 @@ def _sources(record, predictions):
         if source is not None and item.get("type") in mapping.SHAPE_TYPES:
             out[region] = source
     return out
+
+
+def _accepted(item):
+    """A region that may have been accepted from an imported prediction box or polygon."""
+    return item.get("type") in mapping.SHAPE_TYPES and str(item.get("id", "")).startswith(PREDICTION_PREFIX)
 
 
 def _items(record):
