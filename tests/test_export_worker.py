@@ -6,7 +6,7 @@ import pytest
 
 from tests.fixtures.aperturedb import REAL, ApertureDBTarget
 from tests.fixtures.export import annotate, annotations_in, count, create_target, imported_tasks, update
-from tests.fixtures.worker import REDIS_URL, Worker, _purge, worker_env
+from tests.fixtures.worker import REDIS_URL, started_workers, use_broker, worker_env
 
 pytestmark = pytest.mark.worker
 
@@ -30,37 +30,13 @@ def wait_for(condition, timeout=60, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def _use_broker(url, settings):
-    """Point this process's Celery producer at ``url`` (drops the cached connection pools)."""
-    from ls_aperturedb.celery import app
-
-    from kombu import pools
-
-    settings.CELERY_BROKER_URL = url
-    app.conf.broker_url = url
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def workers(transactional_db, settings):
     """Start workers (with beat) on demand; this process sends its wake-ups to the same Redis."""
-    _purge()
-    _use_broker(REDIS_URL, settings)
     for key, value in FAST.items():
         settings.__setattr__(key.replace("LS_APERTUREDB_", "APERTUREDB_"), value)
-    started = []
-
-    def start(beat=True, **env):
-        worker = Worker(worker_env({**FAST, **env}), beat=beat).start()
-        started.append(worker)
-        return worker
-    yield start
-    for worker in started:
-        worker.stop()
-    _use_broker("", settings)
-    _purge()
+    with started_workers(settings) as start:
+        yield lambda beat=True, **env: start(worker_env({**FAST, **env}), beat=beat)
 
 
 def _states(target):
@@ -152,11 +128,11 @@ def test_redis_down_during_saves(api, adb, full_project, workers, settings):
     [task] = imported_tasks(full_project, adb, 1)
     target = create_target(api, full_project, adb)
     workers()
-    _use_broker("redis://127.0.0.1:1/0", settings)  # nothing listens there
+    use_broker("redis://127.0.0.1:1/0", settings)  # nothing listens there
     started = time.time()
     ids = [annotate(api, task, [box(i)]) for i in range(10)]
     assert time.time() - started < 10
     assert _states(target) == {"pending": 10}
-    _use_broker(REDIS_URL, settings)
+    use_broker(REDIS_URL, settings)
     wait_for(_all_exported(target, 10), what="reconcile exporting what no wake-up announced")
     assert sorted(e["ls_annotation_id"] for e in annotations_in(adb)) == sorted(ids)

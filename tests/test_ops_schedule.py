@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from tests.fixtures.export import add_images
-from tests.fixtures.worker import REDIS_URL, Worker, _purge, use_broker, worker_env
+from tests.fixtures.worker import started_workers, worker_env
 from tests.source_helpers import API, create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,13 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def beat_worker(transactional_db, settings):
     """A worker with an embedded beat that looks for due schedules every second."""
-    _purge()
-    use_broker(REDIS_URL, settings)
-    worker = Worker(worker_env({"LS_APERTUREDB_SCHEDULE_SECONDS": "1"}), beat=True).start()
-    yield worker
-    worker.stop()
-    use_broker("", settings)
-    _purge()
+    with started_workers(settings) as start:
+        yield start(worker_env({"LS_APERTUREDB_SCHEDULE_SECONDS": "1"}), beat=True)
 
 
 def _wait_tasks(project, count, timeout=60):
@@ -85,7 +80,6 @@ def test_a_running_sync_is_not_stacked_and_one_firing_starts_once(api, project, 
 def test_a_running_target_sync_is_skipped(api, project, adb):
     from django.utils import timezone
 
-    from ls_aperturedb.models import ApertureDBExportStorage
     from ls_aperturedb.ops import schedule
     from tests.fixtures.export import create_target
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from aperturedb_emulator.seed import seed
-from tests.fixtures.worker import REDIS_URL, Worker, _purge, use_broker, worker_env
+from tests.fixtures.worker import started_workers, worker_env
 from tests.source_helpers import create, wait_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -17,15 +17,9 @@ STALE = 3  # seconds of silence after which a range is taken over
 @pytest.fixture
 def two_workers(transactional_db, settings):
     """Two worker processes that each run one task at a time, so the sync and its part land on both."""
-    _purge()
-    use_broker(REDIS_URL, settings)
     env = worker_env({"LS_APERTUREDB_SYNC_WORKERS": "2", "LS_APERTUREDB_SYNC_STALE_SECONDS": str(STALE)})
-    workers = [Worker(env, name=f"spread{i}", concurrency=1).start() for i in range(2)]
-    yield workers
-    for worker in workers:
-        worker.stop()
-    use_broker("", settings)
-    _purge()
+    with started_workers(settings) as start:
+        yield [start(env, name=f"spread{i}", concurrency=1) for i in range(2)]
 
 
 def _ranges(storage_id):

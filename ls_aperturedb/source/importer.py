@@ -104,7 +104,7 @@ def run_sync(storage_id, run, selection=None):
         logger.info("import sync %s of storage %s superseded or already run; skipping", run, storage_id)
         return
     storage.refresh_from_db()
-    _run(storage, run, lambda sync: ranges.coordinate(sync) if ranges.spreads(sync) else (sync.run() or True),
+    _run(storage, run, lambda sync: ranges.coordinate(sync) if ranges.spreads(sync) else sync.run(),
          selection)
 
 

@@ -72,7 +72,9 @@ class Sync:
 
     # ------------------------------------------------------------ the batch loop
     def run(self):
+        """The whole sync in this worker; True: this participant finished the run (as ``ranges.take_part``)."""
         self.finish(self.pages(0, None, probe=self.storage.links.exists()))
+        return True
 
     def use_listing(self, total, batch_size):
         """Page the listing in batches of ``batch_size``; ``total``: the size a first read found."""
