@@ -153,3 +153,55 @@ def timed(fn):
     started = time.perf_counter()
     result = fn()
     return time.perf_counter() - started, result
+
+
+def _cpu_seconds(pid):
+    """User + system CPU seconds of process ``pid`` (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:  # the process ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgresql_pids():
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/comm") as fh:
+                    if fh.read().strip() == "postgres":
+                        pids.append(int(name))
+            except OSError:
+                continue
+    return pids
+
+
+class CPUTime:
+    """CPU seconds spent while a block runs, by process: this one (Label Studio and the plugin), the
+    emulator, and every PostgreSQL server process; with the wall time, what a 2-core machine allows.
+    Server processes that end inside the block are not counted (the sync's connections stay open)."""
+
+    def __init__(self, emulator_pid):
+        self.emulator_pid = emulator_pid
+
+    def _sample(self):
+        return {"label_studio": sum(os.times()[:2]), "emulator": _cpu_seconds(self.emulator_pid),
+                **{f"pg{pid}": _cpu_seconds(pid) for pid in _postgresql_pids()}}
+
+    def __enter__(self):
+        self._before, self._started = self._sample(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        after, self.wall = self._sample(), time.perf_counter() - self._started
+        spent = {key: value - self._before.get(key, 0.0) for key, value in after.items()}
+        self.seconds = {"label_studio": round(spent.pop("label_studio"), 1),
+                        "emulator": round(spent.pop("emulator"), 1),
+                        "postgresql": round(sum(spent.values()), 1)}
+        self.cores = round(sum(self.seconds.values()) / self.wall, 2)
+
+    def line(self):
+        parts = ", ".join(f"{name} {value:.1f}" for name, value in self.seconds.items())
+        return f"CPU seconds during the full sync: {parts} ({self.cores} cores busy on average of {os.cpu_count()})"

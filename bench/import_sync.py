@@ -29,7 +29,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _setup import Emulator, PeakRSS, api_client, django_up, make_project, make_user, timed  # noqa: E402
+from _setup import CPUTime, Emulator, PeakRSS, api_client, django_up, make_project, make_user, timed  # noqa: E402
 
 CONFIG = """<View><Image name="image" value="$image"/>
 <RectangleLabels name="label" toName="image"><Label value="cat"/><Label value="dog"/><Label value="car"/></RectangleLabels>
@@ -44,10 +44,10 @@ def _storage(user, port, title):
                                                            username="admin", password="admin", use_ssl=False)
 
 
-def aperturedb_sync(user, port, images, title="aperturedb"):
-    """Full sync in this process, then a re-sync: (seconds, RSS, re-sync seconds, time by part)."""
+def aperturedb_sync(user, emulator, port, images, title="aperturedb"):
+    """Full sync in this process, then a re-sync: (seconds, RSS, re-sync seconds, time by part, CPU)."""
     project, storage = _storage(user, port, title)
-    with PeakRSS() as rss:
+    with PeakRSS() as rss, CPUTime(emulator.proc.pid) as cpu:
         seconds, _ = timed(storage.sync)
     storage.refresh_from_db()
     assert storage.status == "completed", storage.traceback
@@ -56,7 +56,7 @@ def aperturedb_sync(user, port, images, title="aperturedb"):
     resync, _ = timed(storage.sync)
     storage.refresh_from_db()
     assert storage.meta["tasks_created"] == 0 and storage.status == "completed"
-    return seconds, rss, resync, parts
+    return seconds, rss, resync, parts, cpu
 
 
 def spread_sync(user, port, images, workers):
@@ -67,14 +67,13 @@ def spread_sync(user, port, images, workers):
     from django.conf import settings
 
     from ls_aperturedb.tasks import start_import_sync
-    from tests.fixtures.worker import REDIS_URL, Worker, _purge, use_broker, worker_env
+    from tests.fixtures.worker import started_workers, worker_env
 
     os.environ["LS_APERTUREDB_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE  # the workers' queue is ours
-    _purge()
-    use_broker(REDIS_URL, settings)
     env = worker_env({"LS_APERTUREDB_SYNC_WORKERS": str(workers)})
-    pool = [Worker(env, name=f"bench{i}", concurrency=1).start() for i in range(workers)]
-    try:
+    with started_workers(settings) as start:
+        for i in range(workers):
+            start(env, name=f"bench{i}", concurrency=1)
         project, storage = _storage(user, port, f"spread-{workers}")
         started = time.perf_counter()
         start_import_sync(storage)
@@ -84,10 +83,6 @@ def spread_sync(user, port, images, workers):
                 break
             time.sleep(0.1)
         seconds = time.perf_counter() - started
-    finally:
-        for worker in pool:
-            worker.stop()
-        use_broker("", settings)
     assert storage.status == "completed", storage.traceback
     assert project.tasks.count() == images, project.tasks.count()
     return seconds
@@ -161,6 +156,8 @@ def main(argv=None):
     ap.add_argument("--alt-images", type=int, default=None, help="images for the two alternatives (default: --images)")
     ap.add_argument("--latency-ms", type=float, default=0, help="also sync from an emulator this many ms away")
     ap.add_argument("--workers", default="", help="also sync spread over these worker counts, e.g. 1,2,4")
+    ap.add_argument("--no-redis", action="store_true",
+                    help="leave out Label Studio's Redis storage (the slowest part at 100k on PostgreSQL)")
     args = ap.parse_args(argv)
     n, k, alt = args.images, args.boxes_per_image, args.alt_images or args.images
     counts = [int(w) for w in args.workers.split(",") if w]
@@ -171,10 +168,11 @@ def main(argv=None):
     emulator = Emulator(n, k, args.latency_ms)
     figures = {}
     try:
-        sync_s, rss, resync_s, parts = aperturedb_sync(user, emulator.port, n)
+        sync_s, rss, resync_s, parts, cpu = aperturedb_sync(user, emulator, emulator.port, n)
         rows = [("ApertureDB sync (full)", n, sync_s, n / sync_s), ("ApertureDB re-sync, nothing new", n, resync_s, None)]
         if args.latency_ms:
-            remote_s, _, remote_resync_s, remote_parts = aperturedb_sync(user, emulator.remote_port, n, "remote")
+            remote_s, _, remote_resync_s, remote_parts, _ = aperturedb_sync(user, emulator, emulator.remote_port, n,
+                                                                             "remote")
             rows += [(f"  same, ApertureDB {args.latency_ms:g} ms away", n, remote_s, n / remote_s),
                      (f"  re-sync, {args.latency_ms:g} ms away", n, remote_resync_s, None)]
             figures.update(latency_ms=args.latency_ms, remote_sync_s=round(remote_s, 2),
@@ -184,30 +182,35 @@ def main(argv=None):
             spread_s = spread_sync(user, emulator.port, n, workers)
             rows.append((f"  same, spread over {workers} worker(s)", n, spread_s, n / spread_s))
             figures[f"workers_{workers}_s"] = round(spread_s, 2)
-        redis_s = redis_sync(user, alt)
+        redis_s = None if args.no_redis else redis_sync(user, alt)
         api_s = import_api(user, emulator.port, alt)
     finally:
         emulator.stop()
-    ours, redis_rate, api_rate = n / sync_s, alt / redis_s, alt / api_s
-    rows += [("Label Studio Redis storage sync", alt, redis_s, redis_rate),
-             ("SDK read + import API, batches of 1000", alt, api_s, api_rate)]
+    ours, api_rate = n / sync_s, alt / api_s
+    redis_rate = redis_s and alt / redis_s
+    if redis_s:
+        rows.append(("Label Studio Redis storage sync", alt, redis_s, redis_rate))
+    rows.append(("SDK read + import API, batches of 1000", alt, api_s, api_rate))
     print(f"database: {connection.vendor}; {k} boxes per image; RSS during the full sync: {rss.start:.0f} MB at the "
           f"start, {rss.peak:.0f} MB peak ({rss.samples} samples), growth {rss.growth:.0f} MB")
     print(f"{'path':42} {'tasks':>8} {'seconds':>9} {'tasks/s':>9}")
     for name, count, seconds, rate in rows:
         print(f"{name:42} {count:>8} {seconds:>9.2f} {rate and f'{rate:.0f}' or '-':>9}")
-    print(f"ratio vs Redis storage: {ours / redis_rate:.1f}x; vs import API: {ours / api_rate:.1f}x")
+    print((f"ratio vs Redis storage: {ours / redis_rate:.1f}x; " if redis_rate else "")
+          + f"vs import API: {ours / api_rate:.1f}x")
     print("full sync, seconds by part (read-ahead threads overlap the writing thread): "
           + ", ".join(f"{part} {value:.1f}" for part, value in sorted(parts.items())))
+    print(cpu.line())
     if args.latency_ms:
         print(f"{args.latency_ms:g} ms away: {figures['x_remote']:.2f}x the local time")
     print(json.dumps({"bench": "import_sync", "database": connection.vendor, "images": n, "boxes_per_image": k,
                       "alt_images": alt, "sync_s": round(sync_s, 2), "tasks_per_s": round(ours),
                       "resync_s": round(resync_s, 2), "peak_rss_growth_mb": round(rss.growth),
                       "rss_start_mb": round(rss.start), "rss_peak_mb": round(rss.peak),
-                      "redis_tasks_per_s": round(redis_rate), "import_api_tasks_per_s": round(api_rate),
-                      "x_redis": round(ours / redis_rate, 1), "x_import_api": round(ours / api_rate, 1),
-                      "seconds_by_part": parts, **figures}))
+                      "redis_tasks_per_s": redis_rate and round(redis_rate), "import_api_tasks_per_s": round(api_rate),
+                      "x_redis": redis_rate and round(ours / redis_rate, 1), "x_import_api": round(ours / api_rate, 1),
+                      "seconds_by_part": parts,
+                      "cpu_seconds": cpu.seconds, "cores_busy": cpu.cores, **figures}))
 
 
 if __name__ == "__main__":
