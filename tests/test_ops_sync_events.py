@@ -150,3 +150,23 @@ def test_a_dead_sync_is_reported_failed(api, project, adb, receiver):
     [event] = receiver.wait(1)
     assert event["status"] == "failed" and event["storage"]["id"] == storage["id"]
     assert "worker" in event["message"], event
+
+
+def test_a_dead_target_sync_is_reported_failed_once(api, full_project, adb, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    target = create_target(api, full_project, adb, webhook_url=receiver.url)  # creating it syncs it (inline)
+    assert receiver.wait(1)[0]["status"] == "completed"
+    target.refresh_from_db()
+    target.status = "in_progress"  # a worker took the next Sync and died: no ping for an hour
+    target.meta = {**target.meta, "time_last_ping": str(timezone.now() - timedelta(hours=1))}
+    target.save(update_fields=["status", "meta"])
+    for _ in range(2):  # Label Studio's list runs the health check on every call
+        listed = api.get(f"/api/storages/export/aperturedb?project={full_project.id}").json()
+        assert listed[0]["status"] == "failed"
+    events = receiver.wait(2)
+    time.sleep(1)  # a second failure event would have been queued by now (inline delivery)
+    assert [event["status"] for event in receiver.wait(2)] == ["completed", "failed"]
+    assert events[1]["storage"]["id"] == target.id and "stopped reporting" in events[1]["message"]

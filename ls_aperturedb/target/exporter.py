@@ -178,16 +178,20 @@ def reconcile():
 
 def fail_if_stale(storage):
     """Label Studio's health check asks rq; our syncs run on Celery: a sync whose last sign of life
-    is older than the export lease is shown as failed, so a new Sync can be started."""
+    is older than the export lease is shown as failed, so a new Sync can be started, and its webhook
+    hears that it failed (once: only the request whose update flips the status sends the event)."""
     if storage.status not in (storage.Status.QUEUED, storage.Status.IN_PROGRESS):
         return
     meta = storage.meta or {}
     seen = meta.get("time_last_ping") or meta.get("time_queued")
-    if seen and (timezone.now() - datetime.fromisoformat(seen)).total_seconds() > conf.get_int("EXPORT_LEASE_SECONDS"):
-        storage.status = storage.Status.FAILED
-        storage.traceback = "The export sync stopped reporting (worker restarted?); pending annotations " \
-                            "are exported by the periodic reconcile or the next Sync."
-        storage.save(update_fields=["status", "traceback"])
+    if not seen or (timezone.now() - datetime.fromisoformat(seen)).total_seconds() <= conf.get_int("EXPORT_LEASE_SECONDS"):
+        return
+    traceback = "The export sync stopped reporting (worker restarted?); pending annotations " \
+                "are exported by the periodic reconcile or the next Sync."
+    if type(storage).objects.filter(pk=storage.pk, status=storage.status).update(
+            status=storage.Status.FAILED, traceback=traceback):
+        storage.status, storage.traceback = storage.Status.FAILED, traceback
+        sync_finished("target", storage.pk)
 
 
 def queue_missing(storage):
