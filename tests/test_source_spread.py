@@ -74,6 +74,13 @@ def test_a_killed_workers_range_is_taken_over(api, project, adb, two_workers):
 def test_progress_adds_up_over_both_workers(api, project, adb, two_workers):
     images = 1200
     seed(adb, images, batch=400)
+    # A box whose label the project lacks on every 10th image: each worker's report counts its own.
+    listed, _ = adb.query([{"FindImage": {"uniqueids": True, "sort": "_uniqueid"}}])
+    odd = [e["_uniqueid"] for e in listed[0]["FindImage"]["entities"]][::10]
+    adb.query([command for n, uid in enumerate(odd) for command in (
+        {"FindImage": {"_ref": n + 1, "constraints": {"_uniqueid": ["==", uid]}}},
+        {"AddBoundingBox": {"image_ref": n + 1, "label": "zebra",
+                            "rectangle": {"x": 1, "y": 1, "width": 5, "height": 5}}})])
     storage = create(api, project, adb, batch_size=20)
     response = api.post(f"{API}/{storage['id']}/sync", content_type="application/json")
     assert response.status_code == 200, response.content
@@ -81,6 +88,7 @@ def test_progress_adds_up_over_both_workers(api, project, adb, two_workers):
     assert done["status"] == "completed", (done["traceback"], done["meta"])
     assert done["meta"]["tasks_created"] == images == project.tasks.count()
     assert done["meta"]["predictions_created"] == images
+    assert done["meta"]["labels_not_in_config"] == {"zebra": len(odd)}, done["meta"]
     owners = {_pid(r.owner) for r in _ranges(storage["id"])}
     assert owners == {w.proc.pid for w in two_workers}, "both workers wrote ranges"
     assert len({t.inner_id for t in project.tasks.all()}) == images  # Label Studio's task numbers stay unique

@@ -70,6 +70,22 @@ class Report:
         for message in other.errors:
             self.error(message)
 
+    def as_json(self):
+        """All of it (``from_json`` reads it back): what a participant of a spread sync leaves in its range."""
+        return {"labels_not_in_config": dict(self.labels_not_in_config),
+                "regions_without_control": dict(self.regions_without_control),
+                "invalid_predictions": self.invalid_predictions, "problems": list(self.problems),
+                "sizes_from_header": self.sizes_from_header, "withheld": dict(self.withheld),
+                "errors": list(self.errors)}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(labels_not_in_config=Counter(data.get("labels_not_in_config") or {}),
+                   regions_without_control=Counter(data.get("regions_without_control") or {}),
+                   invalid_predictions=data.get("invalid_predictions", 0), problems=list(data.get("problems") or ()),
+                   sizes_from_header=data.get("sizes_from_header", 0), withheld=Counter(data.get("withheld") or {}),
+                   errors=list(data.get("errors") or ()))
+
     def as_meta(self):
         return {"labels_not_in_config": dict(self.labels_not_in_config),
                 "regions_without_control": dict(self.regions_without_control),

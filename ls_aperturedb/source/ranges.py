@@ -14,7 +14,8 @@ The guarantees are the single-worker sync's:
   then finds the heartbeat fresh), and the unique (storage, key) link refuses a second task anyway;
 - a killed worker loses at most its current page: the range continues from ``next_page``, which
   moves in the page's own transaction;
-- progress is the sum: the storage's counts are the ranges' counts, each written with its page.
+- progress is the sum: the storage's counts are the ranges' counts, each written with its page; so is
+  the report (unknown labels, invalid predictions, problems), which the finishing participant adds up.
 Pages are batches of the one result set ApertureDB keeps for the listing (``query``); every range
 uses the batch size and total of the first listing, whichever worker's settings it runs under.
 """
@@ -30,6 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ls_aperturedb import conf
+from ls_aperturedb.source.mapping import Report
 
 logger = logging.getLogger(__name__)
 RANGES_PER_WORKER = 2  # smaller ranges: a takeover redoes less, and a fast worker takes another
@@ -96,6 +98,7 @@ def take_part(sync):
         time.sleep(min(1.0, conf.get_int("SYNC_STALE_SECONDS") / 4))
     if not rows.filter(first_page=first.first_page, finisher="").update(finisher=me):
         return False  # another participant finishes the run
+    sync.report = reported(rows)
     sync.finish(True)  # every range ran out of pages (a spread run has no limit)
     return True
 
@@ -120,14 +123,15 @@ def _claim(rows, me):
 
 def _write(sync, part, me):
     """Write the pages of ``part`` from its ``next_page``, then mark it done."""
-    sync.counts = {name: part.counts.get(name, 0) for name in COUNTS}  # a range taken over continues its counts
+    # A range taken over continues its counts and report.
+    sync.counts = {name: part.counts.get(name, 0) for name in COUNTS}
+    sync.report = Report.from_json(part.counts.get("report") or {})
     sync.range = (part.pk, me)
     try:
         sync.pages(part.next_page, part.end_page, probe=sync.storage.links.exists())
     finally:
         sync.range = None
-    if not _ranges().filter(pk=part.pk, owner=me).update(done=True, next_page=part.end_page,
-                                                         counts=dict(sync.counts)):
+    if not _ranges().filter(pk=part.pk, owner=me).update(done=True, next_page=part.end_page, counts=_counts(sync)):
         from ls_aperturedb.source.sync import Superseded
 
         raise Superseded()
@@ -137,11 +141,22 @@ def fence(sync, page):
     """Inside a page's transaction: the range still ours, its progress and counts moved with the page
     (``Superseded`` when another participant took it over)."""
     pk, me = sync.range
-    if not _ranges().filter(pk=pk, owner=me).update(heartbeat=timezone.now(), next_page=page,
-                                                    counts=dict(sync.counts)):
+    if not _ranges().filter(pk=pk, owner=me).update(heartbeat=timezone.now(), next_page=page, counts=_counts(sync)):
         from ls_aperturedb.source.sync import Superseded
 
         raise Superseded()
+
+
+def _counts(sync):
+    return {**sync.counts, "report": sync.report.as_json()}
+
+
+def reported(rows):
+    """The ranges' reports added up."""
+    total = Report()
+    for counts in rows.values_list("counts", flat=True):
+        total.add(Report.from_json(counts.get("report") or {}))
+    return total
 
 
 def summed(rows):
