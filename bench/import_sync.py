@@ -210,7 +210,8 @@ def main(argv=None):
                       "redis_tasks_per_s": redis_rate and round(redis_rate), "import_api_tasks_per_s": round(api_rate),
                       "x_redis": redis_rate and round(ours / redis_rate, 1), "x_import_api": round(ours / api_rate, 1),
                       "seconds_by_part": parts,
-                      "cpu_seconds": cpu.seconds, "cores_busy": cpu.cores, **figures}))
+                      "cpu_seconds": cpu.seconds, "cores_busy": cpu.cores,
+                      "busiest_postgresql_process_s": cpu.busiest_postgresql, **figures}))
 
 
 if __name__ == "__main__":

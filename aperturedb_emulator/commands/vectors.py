@@ -1,5 +1,12 @@
 """Per-set vector index: one contiguous float32 matrix, exact k-NN by matrix product.
 
+Products and norms are summed in float64 and rounded once to float32 (``_dots``): numpy's float32
+BLAS kernels add in an order that depends on the CPU's instruction set, so the last bit of a
+distance, and with it the order of tied neighbours, would change from one machine to the next.
+The real server's float32 kernels (FAISS) have an order of their own; the values agree with its
+recorded answers to float32 precision (within one unit in the last place), which is what the
+emulator claims.
+
 The descriptor objects in the store are the truth (each keeps its vector as its blob, so
 persistence needs nothing more); the index is derived state. It is built lazily from the
 store, appended to by AddDescriptor, and dropped whenever a transaction that touched it
@@ -22,7 +29,7 @@ class VectorIndex:
         self.dims = set_obj.width
         self.objs = []
         self.mat = np.empty((16, self.dims), dtype=np.float32)
-        self.sq = np.empty(16, dtype=np.float32)      # squared norms (L2 and CS)
+        self.sq = np.empty(16, dtype=np.float64)      # squared norms (L2 and CS)
         self.dead = 0
         members = store.lookup_eq("o", DESCRIPTOR, "_set_name", [self.name])
         for o in sorted(members.values(), key=lambda o: o.oid):
@@ -39,6 +46,7 @@ class VectorIndex:
             self.sq = np.concatenate([self.sq, np.empty_like(self.sq)])
         v = np.frombuffer(o.blob, dtype="<f4")
         self.mat[n] = v
+        v = v.astype(np.float64)
         self.sq[n] = np.dot(v, v)
         self.objs.append(o)
 
@@ -72,16 +80,24 @@ def scores(idx, query, metric):
     the Euclidean distance and will decrease with similarity. For IP and CS ... will increase
     with similarity"; Cookbook VectorSearch.ipynb records CS values equal to the cosine)."""
     n = idx.n
-    m = idx.mat[:n]
-    dot = m @ query
+    query = query.astype(np.float64)
+    dot = _dots(idx.mat[:n], query)
     if metric == "IP":
-        return dot, True
+        return dot.astype(np.float32), True
     if metric == "CS":
-        norms = np.sqrt(idx.sq[:n]) * np.float32(np.sqrt(np.dot(query, query)))
+        norms = np.sqrt(idx.sq[:n]) * np.sqrt(np.dot(query, query))
         with np.errstate(divide="ignore", invalid="ignore"):
-            cs = np.where(norms > 0, dot / norms, np.float32(0))
+            cs = np.where(norms > 0, dot / norms, 0.0)
         return cs.astype(np.float32), True
     return (idx.sq[:n] - 2 * dot + np.dot(query, query)).astype(np.float32), False
+
+
+def _dots(mat, query, chunk=8192):
+    """``mat @ query`` in float64 (``query`` float64), a chunk of rows at a time."""
+    out = np.empty(len(mat), dtype=np.float64)
+    for i in range(0, len(mat), chunk):
+        out[i:i + chunk] = mat[i:i + chunk].astype(np.float64) @ query
+    return out
 
 
 def _order(values, larger, rows):
@@ -115,8 +131,9 @@ def knn(idx, query, k, metric, accept=None):
 def _sq_dist(idx, rows, query, chunk=8192):
     """Squared Euclidean distances of `rows` to `query`, computed directly, in chunks."""
     out = np.empty(len(rows), dtype=np.float32)
+    query = query.astype(np.float64)
     for i in range(0, len(rows), chunk):
-        diff = idx.mat[rows[i:i + chunk]] - query
+        diff = idx.mat[rows[i:i + chunk]].astype(np.float64) - query
         out[i:i + chunk] = np.einsum("ij,ij->i", diff, diff)
     return out
 
